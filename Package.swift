@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "pipewatch",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pipewatch", targets: ["pipewatch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries (Debian: libzstd-dev, zlib1g-dev, libhyperscan-dev).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CHyperscan", pkgConfig: "libhs", providers: [.apt(["libhyperscan-dev"])]),
+
+        // The parser core: record framing and a tape document with zero-copy field access.
+        .target(name: "PipewatchJSON"),
+        // The normalized event and one normalizer per source.
+        .target(name: "PipewatchEvents", dependencies: ["PipewatchJSON"]),
+        // Sigma rules: loader, condition compiler, field matchers.
+        .target(name: "PipewatchRules", dependencies: [
+            "PipewatchJSON", "PipewatchEvents", "CHyperscan",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // Alerts, formatters and sinks.
+        .target(name: "PipewatchOutput", dependencies: ["PipewatchJSON", "PipewatchEvents", "PipewatchRules"]),
+        // Inputs, decompression, batching and the pipeline.
+        .target(name: "PipewatchEngine", dependencies: [
+            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "CZstd", "CZlib",
+        ]),
+        .executableTarget(name: "pipewatch", dependencies: [
+            "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(
+            name: "pipewatch-bench",
+            dependencies: ["PipewatchEngine", "PipewatchJSON", "PipewatchEvents", "PipewatchRules",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "bench/Sources/pipewatch-bench"),
+
+        .testTarget(name: "PipewatchJSONTests", dependencies: ["PipewatchJSON"]),
+        .testTarget(name: "PipewatchEventsTests", dependencies: ["PipewatchEvents", "PipewatchJSON"]),
+        .testTarget(name: "PipewatchRulesTests", dependencies: ["PipewatchRules", "PipewatchEvents", "PipewatchJSON"]),
+        .testTarget(name: "PipewatchEngineTests", dependencies: [
+            "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON",
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

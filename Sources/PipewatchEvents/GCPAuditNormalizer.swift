@@ -1,0 +1,127 @@
+import PipewatchJSON
+
+/// Keys read inside a GCP audit LogEntry's protoPayload.
+final class GCPFields: Sendable {
+    enum Payload: Int, CaseIterable {
+        case serviceName, methodName, resourceName, authenticationInfo, requestMetadata, status
+    }
+    let payload = KeyTable(Payload.allCases.map { "\($0)" })
+
+    /// Vertex AI services (the `<Service>` of `google.cloud.aiplatform.<version>.<Service>.<Method>`) and the
+    /// ml.entity each acts on.
+    static let vertexEntities: [(service: [UInt8], entity: String)] = [
+        ("ModelService", "model"), ("EndpointService", "endpoint"), ("PredictionService", "endpoint"),
+        ("PipelineService", "pipeline_job"), ("JobService", "custom_job"), ("DatasetService", "dataset"),
+        ("FeaturestoreService", "feature_group"), ("NotebookService", "notebook"),
+    ].map { (Array($0.0.utf8), $0.1) }
+}
+
+extension Normalizer {
+    func normalizeGCP(_ doc: JSONDocument, _ root: UInt32, _ arena: TextArena) throws(NormalizeFailure) -> Event {
+        var event = Event(source: .gcpAudit, record: root)
+        let payload = slot(.protoPayload)
+        guard doc[payload].kind == .object else { throw .invalidField(.gcpAudit, "protoPayload", "not an object") }
+        guard let time = try time(doc, slot(.timestamp), .gcpAudit, "timestamp") else {
+            throw .missingField(.gcpAudit, "timestamp")
+        }
+        event.time = time
+        gcp.payload.collect(doc, payload, into: inner)
+        let p = GCPFields.Payload.self
+        let service = inner[p.serviceName.rawValue]
+        let method = inner[p.methodName.rawValue]
+        guard method != 0 else { throw .missingField(.gcpAudit, "protoPayload.methodName") }
+
+        event[.uid] = text(doc, slot(.insertId))
+        let operation = slot(.operation)
+        event[.apiRequestID] = operation != 0 ? text(doc, doc.member(operation, "id") ?? 0) : .missing
+        if !event[.apiRequestID].isPresent { event[.apiRequestID] = event[.uid] }
+        event[.apiService] = text(doc, service)
+        event[.apiOperation] = text(doc, method)
+        event[.resourceName] = text(doc, inner[p.resourceName.rawValue])
+        event[.cloudProvider] = arena.constant("gcp")
+
+        let authentication = inner[p.authenticationInfo.rawValue]
+        if authentication != 0 {
+            let email = doc.member(authentication, "principalEmail") ?? 0
+            event[.actorUser] = firstText(doc, email, doc.member(authentication, "principalSubject") ?? 0)
+            if email != 0 {
+                let isServiceAccount = doc.withString(email) { contains($0, GCPAuditNormalizerText.serviceAccountSuffix) }
+                event[.actorUserType] = arena.constant(isServiceAccount ? "ServiceAccount" : "User")
+            }
+            if let delegation = doc.member(authentication, "serviceAccountDelegationInfo"),
+                let first = doc.element(delegation, at: 0),
+                let principal = doc.member(first, "firstPartyPrincipal")
+            {
+                event[.actorImpersonatedBy] = text(doc, doc.member(principal, "principalEmail") ?? 0)
+            }
+        }
+        let metadata = inner[p.requestMetadata.rawValue]
+        if metadata != 0 {
+            event[.srcIP] = text(doc, doc.member(metadata, "callerIp") ?? 0)
+            event[.userAgent] = text(doc, doc.member(metadata, "callerSuppliedUserAgent") ?? 0)
+        }
+
+        // google.rpc.Status: absent, {} or code 0 is OK.
+        event.outcome = .success
+        let status = inner[p.status.rawValue]
+        if status != 0, let code = doc.member(status, "code") {
+            event[.statusCode] = text(doc, code)
+            if let value = doc.double(code), value != 0 { event.outcome = .failure }
+            event[.errorMessage] = text(doc, doc.member(status, "message") ?? 0)
+        }
+
+        let resource = slot(.resource)
+        if resource != 0 {
+            event[.resourceType] = text(doc, doc.member(resource, "type") ?? 0)
+            if let labels = doc.member(resource, "labels") {
+                event[.cloudAccount] = text(doc, doc.member(labels, "project_id") ?? 0)
+                event[.cloudRegion] = firstText(
+                    doc, doc.member(labels, "location") ?? 0, doc.member(labels, "region") ?? 0)
+            }
+        }
+        if !event[.cloudRegion].isPresent || !event[.cloudAccount].isPresent {
+            // projects/<project>/locations/<location>/...
+            fillFromResourceName(doc, inner[p.resourceName.rawValue], &event)
+        }
+
+        // Vertex AI: which ML object the call is about.
+        if equals(doc, service, "aiplatform.googleapis.com") {
+            let entity: String? = doc.withString(method) { name in
+                GCPFields.vertexEntities.first { contains(name, $0.service) }?.entity
+            }
+            if let entity { event[.mlEntity] = arena.constant(entity) }
+            event[.mlName] = event[.resourceName]
+        }
+        return event
+    }
+
+    /// Reads project and location out of a `projects/<p>/locations/<l>/…` resource name (raw byte ranges, so no copy).
+    private func fillFromResourceName(_ doc: JSONDocument, _ index: UInt32, _ event: inout Event) {
+        guard index != 0, doc[index].kind == .string, !doc[index].isEscaped else { return }
+        let node = doc[index]
+        let bytes = doc.rawBytes(index)
+        var parts: [(Int, Int)] = []
+        var start = 0
+        for k in 0...bytes.count where k == bytes.count || bytes[k] == UInt8(ascii: "/") {
+            parts.append((start, k))
+            start = k + 1
+            if parts.count == 4 { break }
+        }
+        func ref(_ part: (Int, Int)) -> TextRef {
+            TextRef(offset: node.start + UInt32(part.0), length: UInt32(part.1 - part.0), flags: TextRef.present)
+        }
+        func word(_ part: (Int, Int), _ literal: StaticString) -> Bool {
+            JSONString.equals(UnsafeBufferPointer(rebasing: bytes[part.0..<part.1]), literal)
+        }
+        if parts.count >= 2 && word(parts[0], "projects") && !event[.cloudAccount].isPresent {
+            event[.cloudAccount] = ref(parts[1])
+        }
+        if parts.count >= 4 && word(parts[2], "locations") && !event[.cloudRegion].isPresent {
+            event[.cloudRegion] = ref(parts[3])
+        }
+    }
+}
+
+enum GCPAuditNormalizerText {
+    static let serviceAccountSuffix = Array(".gserviceaccount.com".utf8)
+}

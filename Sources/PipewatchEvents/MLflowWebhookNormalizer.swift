@@ -1,0 +1,60 @@
+import PipewatchJSON
+
+/// Keys read inside an MLflow webhook delivery. The body is MLflow's own (`entity`, `action`, `timestamp`,
+/// `data`); `_delivery` is what Pipewatch's webhook receiver adds from the HTTP request: `id`
+/// (X-MLflow-Delivery-Id), `timestamp` (X-MLflow-Timestamp, Unix seconds), `remote_addr` and `registry`.
+final class MLflowFields: Sendable {
+    enum Data: Int, CaseIterable { case name, version, alias, key, value, source, run_id, user_id }
+    let data = KeyTable(Data.allCases.map { "\($0)" })
+}
+
+extension Normalizer {
+    func normalizeMLflow(_ doc: JSONDocument, _ root: UInt32, _ arena: TextArena) throws(NormalizeFailure) -> Event {
+        var event = Event(source: .mlflowWebhook, record: root)
+        let entity = slot(.entity)
+        let action = slot(.action)
+        guard doc[entity].kind == .string else { throw .invalidField(.mlflowWebhook, "entity", "not a string") }
+        guard doc[action].kind == .string else { throw .invalidField(.mlflowWebhook, "action", "not a string") }
+        guard doc[slot(.data)].kind == .object else { throw .invalidField(.mlflowWebhook, "data", "not an object") }
+
+        let delivery = slot(.delivery)
+        let deliveryTime = delivery != 0 ? doc.member(delivery, "timestamp") : nil
+        if let bodyTime = try time(doc, slot(.timestamp), .mlflowWebhook, "timestamp") {
+            event.time = bodyTime
+        } else if let deliveryTime, let header = doc.withString(deliveryTime, { Timestamp.parseUnixSeconds($0) }) {
+            event.time = header
+        } else {
+            throw .missingField(.mlflowWebhook, "timestamp")
+        }
+        event.outcome = .success  // MLflow sends webhooks only for registry changes that happened
+        event[.apiService] = arena.constant("mlflow")
+        event[.cloudProvider] = arena.constant("mlflow")
+        let mark = arena.mark
+        appendString(doc, entity, to: arena)
+        arena.appendByte(UInt8(ascii: "."))
+        appendString(doc, action, to: arena)
+        event[.apiOperation] = arena.finish(from: mark)
+        event[.mlEntity] = text(doc, entity)
+        event[.resourceType] = text(doc, entity)
+
+        if delivery != 0 {
+            event[.uid] = text(doc, doc.member(delivery, "id") ?? 0)
+            event[.apiRequestID] = event[.uid]
+            event[.srcIP] = text(doc, doc.member(delivery, "remote_addr") ?? 0)
+            event[.cloudAccount] = text(doc, doc.member(delivery, "registry") ?? 0)
+        }
+
+        mlflow.data.collect(doc, slot(.data), into: inner)
+        let d = MLflowFields.Data.self
+        event[.mlName] = text(doc, inner[d.name.rawValue])
+        event[.resourceName] = event[.mlName]
+        event[.mlVersion] = text(doc, inner[d.version.rawValue])
+        event[.mlAlias] = text(doc, inner[d.alias.rawValue])
+        event[.mlTagKey] = text(doc, inner[d.key.rawValue])
+        event[.mlTagValue] = text(doc, inner[d.value.rawValue])
+        event[.mlSource] = text(doc, inner[d.source.rawValue])
+        event[.mlRunID] = text(doc, inner[d.run_id.rawValue])
+        event[.actorUser] = text(doc, inner[d.user_id.rawValue])
+        return event
+    }
+}

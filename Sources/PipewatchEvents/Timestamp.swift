@@ -1,0 +1,142 @@
+/// RFC 3339 timestamps to and from milliseconds since the Unix epoch, without Foundation's date parsers (too
+/// slow for the hot path and too lenient for validation).
+public enum Timestamp {
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; a space is accepted for the `T`, lowercase `t`/`z` too.
+    public static func parseRFC3339(_ s: UnsafeBufferPointer<UInt8>) -> Int64? {
+        let n = s.count
+        guard n >= 20 else { return nil }
+        @inline(__always) func digits(_ at: Int, _ count: Int) -> Int? {
+            var value = 0
+            for k in at..<(at + count) {
+                let d = s[k] &- UInt8(ascii: "0")
+                guard d < 10 else { return nil }
+                value = value * 10 + Int(d)
+            }
+            return value
+        }
+        guard let year = digits(0, 4), s[4] == UInt8(ascii: "-"), let month = digits(5, 2), s[7] == UInt8(ascii: "-"),
+            let day = digits(8, 2), s[10] | 0x20 == UInt8(ascii: "t") || s[10] == UInt8(ascii: " "),
+            let hour = digits(11, 2), s[13] == UInt8(ascii: ":"), let minute = digits(14, 2),
+            s[16] == UInt8(ascii: ":"), let second = digits(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second <= 60
+        else { return nil }
+        var i = 19
+        var millis = 0
+        if i < n && s[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = 100
+            let fractionStart = i
+            while i < n, s[i] &- UInt8(ascii: "0") < 10 {
+                millis += Int(s[i] &- UInt8(ascii: "0")) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > fractionStart else { return nil }
+        }
+        guard i < n else { return nil }
+        var offsetSeconds = 0
+        if s[i] | 0x20 == UInt8(ascii: "z") {
+            i += 1
+        } else if s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-") {
+            guard i + 6 <= n, let oh = digits(i + 1, 2), s[i + 3] == UInt8(ascii: ":"), let om = digits(i + 4, 2)
+            else { return nil }
+            offsetSeconds = (oh * 3600 + om * 60) * (s[i] == UInt8(ascii: "+") ? 1 : -1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == n else { return nil }
+        let days = daysFromCivil(year, month, day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        return Int64(seconds) * 1000 + Int64(millis)
+    }
+
+    public static func parseRFC3339(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { parseRFC3339($0) }
+    }
+
+    /// Parses decimal Unix seconds (optionally with a fraction), as in MLflow's `X-MLflow-Timestamp` header.
+    public static func parseUnixSeconds(_ s: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard !s.isEmpty, s.count < 24 else { return nil }
+        var seconds: Int64 = 0
+        var i = 0
+        while i < s.count, s[i] &- UInt8(ascii: "0") < 10 {
+            seconds = seconds * 10 + Int64(s[i] &- UInt8(ascii: "0"))
+            i += 1
+        }
+        guard i > 0 else { return nil }
+        var millis: Int64 = 0
+        if i < s.count && s[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale: Int64 = 100
+            while i < s.count, s[i] &- UInt8(ascii: "0") < 10 {
+                millis += Int64(s[i] &- UInt8(ascii: "0")) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        guard i == s.count else { return nil }
+        return seconds * 1000 + millis
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    public static func format(milliseconds: Int64) -> String {
+        let (c, m) = components(milliseconds: milliseconds)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(m, 3))Z"
+    }
+
+    public struct Components: Sendable, Equatable {
+        public var year, month, day, hour, minute, second: Int
+        /// 1 = Monday … 7 = Sunday (ISO 8601).
+        public var weekday: Int
+    }
+
+    /// UTC calendar fields of a time, and the leftover milliseconds.
+    public static func components(milliseconds: Int64) -> (Components, Int) {
+        var seconds = milliseconds / 1000
+        var millis = Int(milliseconds % 1000)
+        if millis < 0 {
+            millis += 1000
+            seconds -= 1
+        }
+        var days = Int(seconds / 86_400)
+        var secondOfDay = Int(seconds % 86_400)
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        // civil_from_days (Howard Hinnant).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let weekday = ((days % 7) + 7 + 3) % 7 + 1  // 1970-01-01 was a Thursday
+        return (
+            Components(
+                year: year, month: month, day: day, hour: secondOfDay / 3600, minute: secondOfDay / 60 % 60,
+                second: secondOfDay % 60, weekday: weekday),
+            millis
+        )
+    }
+}
