@@ -117,14 +117,23 @@ public final class Normalizer: @unchecked Sendable {
         }
     }
 
-    /// The first present text among several.
+    /// The first present text among several (fixed arities: a variadic parameter would allocate per call).
     @inline(__always)
-    func firstText(_ document: JSONDocument, _ indices: UInt32...) -> TextRef {
-        for index in indices {
-            let ref = text(document, index)
-            if ref.isPresent { return ref }
-        }
-        return .missing
+    func firstText(_ document: JSONDocument, _ a: UInt32, _ b: UInt32) -> TextRef {
+        let first = text(document, a)
+        return first.isPresent ? first : text(document, b)
+    }
+
+    @inline(__always)
+    func firstText(_ document: JSONDocument, _ a: UInt32, _ b: UInt32, _ c: UInt32) -> TextRef {
+        let first = firstText(document, a, b)
+        return first.isPresent ? first : text(document, c)
+    }
+
+    @inline(__always)
+    func firstText(_ document: JSONDocument, _ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32) -> TextRef {
+        let first = firstText(document, a, b, c)
+        return first.isPresent ? first : text(document, d)
     }
 
     /// Appends a string value's decoded text to the arena.

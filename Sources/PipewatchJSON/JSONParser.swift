@@ -242,16 +242,18 @@ public enum JSONParser {
     ) throws(JSONError) -> Int {
         var i = start
         while true {
-            // Eight bytes at a time: stop at '"', '\\', a control character or a non-ASCII byte.
-            while i + 8 <= end {
+            // Eight bytes at a time: stop at '"', '\\', a control character or a non-ASCII byte. The borrow-based
+            // tests can flag bytes above a real hit, never below it, and only the lowest hit is used.
+            while i &+ 8 <= end {
                 let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                let special = zeroBytes(w ^ (0x22 &* ones)) | zeroBytes(w ^ (0x5C &* ones))
-                    | zeroBytes(w & (0xE0 &* ones)) | (w & high)
+                let quote = w ^ (0x22 &* ones)
+                let backslash = w ^ (0x5C &* ones)
+                let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (w &- (0x20 &* ones)) | w) & high
                 if special == 0 {
-                    i += 8
+                    i &+= 8
                     continue
                 }
-                i += special.trailingZeroBitCount &>> 3
+                i &+= special.trailingZeroBitCount &>> 3
                 break
             }
             guard i < end else { throw JSONError(.unterminatedString, at: start - 1 - recordStart) }
