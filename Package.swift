@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "PipewatchEventsTests", dependencies: ["PipewatchEvents", "PipewatchJSON"]),
         .testTarget(name: "PipewatchRulesTests", dependencies: ["PipewatchRules", "PipewatchEvents", "PipewatchJSON"]),
         .testTarget(name: "PipewatchEngineTests", dependencies: [
-            "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON",
+            "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON", "CZstd", "CZlib",
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -29,7 +29,8 @@ public struct InputSummary: Sendable {
 public final class RecordReader {
     public let maxRecordBytes: Int
     private var buffer: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
+    /// Current buffer size: the initial size unless a record needed more.
+    public private(set) var capacity: Int
     /// Called with the bytes processed so far, about every buffer, for progress reporting.
     public var onProgress: ((Int64) -> Void)?
 

@@ -1,0 +1,75 @@
+import CZlib
+import CZstd
+import Foundation
+import Testing
+
+/// A scratch directory removed when the test ends.
+final class TemporaryDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("pipewatch-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    @discardableResult
+    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let file = url.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(bytes).write(to: file)
+        return file.path
+    }
+
+    @discardableResult
+    func write(_ name: String, _ text: String) throws -> String { try write(name, Array(text.utf8)) }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+}
+
+enum Compressor {
+    /// One gzip member of `bytes` (zlib's deflate with a gzip wrapper).
+    static func gzip(_ bytes: [UInt8]) -> [UInt8] {
+        var stream = z_stream()
+        deflateInit2_(&stream, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 64)
+        var input = bytes
+        let written = input.withUnsafeMutableBufferPointer { inBuffer in
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                stream.next_in = inBuffer.baseAddress
+                stream.avail_in = UInt32(inBuffer.count)
+                stream.next_out = outBuffer.baseAddress
+                stream.avail_out = UInt32(outBuffer.count)
+                precondition(deflate(&stream, Z_FINISH) == Z_STREAM_END)
+                return outBuffer.count - Int(stream.avail_out)
+            }
+        }
+        return Array(output[0..<written])
+    }
+
+    /// One zstd frame of `bytes`.
+    static func zstd(_ bytes: [UInt8]) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count))
+        let written = output.withUnsafeMutableBytes { out in
+            bytes.withUnsafeBytes { input in
+                ZSTD_compress(out.baseAddress, out.count, input.baseAddress, input.count, 3)
+            }
+        }
+        precondition(ZSTD_isError(written) == 0)
+        return Array(output[0..<written])
+    }
+}
+
+/// Realistic records of each source, one line each.
+enum SampleRecords {
+    static func cloudTrail(_ n: Int, name: String = "CreateTrainingJob") -> String {
+        #"{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/SageMakerPipelineExecutionRole/run-\#(n)","accountId":"111122223333"},"eventTime":"2026-11-03T10:\#(String(format: "%02d", n % 60)):00Z","eventSource":"sagemaker.amazonaws.com","eventName":"\#(name)","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"Boto3/1.34.0","requestParameters":{"trainingJobName":"job-\#(n)","enableNetworkIsolation":true},"responseElements":null,"requestID":"req-\#(n)","eventID":"evt-\#(n)","eventType":"AwsApiCall","recipientAccountId":"111122223333"}"#
+    }
+
+    static let kubernetes = #"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"0f0e","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/kubeflow/secrets","verb":"list","user":{"username":"alice@acme.example"},"sourceIPs":["203.0.113.9"],"objectRef":{"resource":"secrets","namespace":"kubeflow","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2026-11-03T10:00:00.000001Z","stageTimestamp":"2026-11-03T10:00:00.000900Z"}"#
+}
+
+/// The repository root, found from this file's location.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
