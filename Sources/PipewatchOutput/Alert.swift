@@ -1,0 +1,122 @@
+import PipewatchEvents
+import PipewatchJSON
+
+/// Sigma's levels and what they mean in each output format (one table, so every formatter agrees).
+public enum Severity: String, Sendable, CaseIterable {
+    case informational, low, medium, high, critical
+
+    public init(sigmaLevel: String?) {
+        self = Severity(rawValue: (sigmaLevel ?? "").lowercased()) ?? .medium
+    }
+
+    /// OCSF `severity_id`: 1 Informational … 5 Critical.
+    public var ocsfID: Int {
+        switch self {
+        case .informational: return 1
+        case .low: return 2
+        case .medium: return 3
+        case .high: return 4
+        case .critical: return 5
+        }
+    }
+
+    /// OCSF `severity` caption.
+    public var ocsfName: String {
+        switch self {
+        case .informational: return "Informational"
+        case .low: return "Low"
+        case .medium: return "Medium"
+        case .high: return "High"
+        case .critical: return "Critical"
+        }
+    }
+}
+
+/// What an alert says about the rule that raised it.
+public struct AlertRule: Sendable, Equatable {
+    public var id: String
+    public var title: String
+    public var level: Severity
+    public var description: String?
+    public var tags: [String]
+    public var references: [String]
+    public var author: String?
+    public var status: String?
+
+    public init(
+        id: String, title: String, level: Severity, description: String? = nil, tags: [String] = [],
+        references: [String] = [], author: String? = nil, status: String? = nil
+    ) {
+        self.id = id
+        self.title = title
+        self.level = level
+        self.description = description
+        self.tags = tags
+        self.references = references
+        self.author = author
+        self.status = status
+    }
+}
+
+/// One detection: a rule matched an event. It owns copies of everything it needs, so it outlives the batch the
+/// event came from (sinks may hold it until the SIEM acknowledges it).
+public struct Alert: Sendable {
+    public var rule: AlertRule
+    /// Deterministic: the same rule on the same event gives the same uid, so a re-delivered alert (at-least-once)
+    /// can be recognised downstream.
+    public var uid: String
+    /// Event time, milliseconds since the epoch (0 when the event had none).
+    public var time: Int64
+    public var source: EventSource
+    public var outcome: Outcome
+    /// The normalized fields that were present, by name (`api.operation`, `actor.user`, …).
+    public var fields: [EventField: String]
+    /// The normalized event as JSON (with `raw`, the original record), for evidence.
+    public var eventJSON: [UInt8]
+
+    public init(rule: AlertRule, view: EventView) {
+        self.rule = rule
+        let event = view.event
+        time = event.time == Event.unknownTime ? 0 : event.time
+        source = event.source
+        outcome = event.outcome
+        var fields: [EventField: String] = [:]
+        for field in EventField.allCases {
+            if let value = view.string(field) { fields[field] = value }
+        }
+        self.fields = fields
+        var writer = JSONWriter(capacity: 2048)
+        EventJSON.write(view, to: &writer, includeRaw: true)
+        eventJSON = writer.bytes
+        // Events without an id of their own are identified by their record's bytes.
+        let eventIdentity = fields[.uid].map { Array($0.utf8) } ?? Array(view.document.rawBytes(view.record))
+        uid = Alert.findingUID(ruleID: rule.id, source: source, eventIdentity: eventIdentity, isPreliminary: event.isPreliminary)
+    }
+
+    public subscript(field: EventField) -> String? { fields[field] }
+
+    /// A UUID-shaped id from two FNV-1a hashes over rule, source and event identity.
+    static func findingUID(ruleID: String, source: EventSource, eventIdentity: [UInt8], isPreliminary: Bool) -> String {
+        var low: UInt64 = 0xcbf2_9ce4_8422_2325
+        var high: UInt64 = 0x8422_2325_cbf2_9ce4
+        func mix(_ byte: UInt8) {
+            low = (low ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            high = (high ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 ^ (high >> 29)
+        }
+        for byte in ruleID.utf8 { mix(byte) }
+        mix(0)
+        for byte in source.name.utf8 { mix(byte) }
+        mix(isPreliminary ? 1 : 2)
+        for byte in eventIdentity { mix(byte) }
+        let hex = String(high, radix: 16).leftPadded(16) + String(low, radix: 16).leftPadded(16)
+        let chars = Array(hex)
+        return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
+            + String(chars[16..<20]) + "-" + String(chars[20..<32])
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -1,0 +1,208 @@
+import PipewatchEvents
+import PipewatchJSON
+
+/// OCSF 1.1 Detection Finding (class 2004, activity Create) for one alert: finding_info with the rule as the
+/// analytic, severity from the rule level, time from the event, the normalized event as evidence.
+public enum OCSFDetectionFinding {
+    public static let schemaVersion = "1.1.0"
+
+    public static func format(_ alert: Alert, product: ProductInfo = .pipewatch) -> [UInt8] {
+        var w = JSONWriter(capacity: 2048 + alert.eventJSON.count)
+        w.beginObject()
+        w.key("activity_id"); w.number(1)
+        w.key("activity_name"); w.string("Create")
+        w.key("category_uid"); w.number(2)
+        w.key("category_name"); w.string("Findings")
+        w.key("class_uid"); w.number(2004)
+        w.key("class_name"); w.string("Detection Finding")
+        w.key("type_uid"); w.number(200401)
+        w.key("type_name"); w.string("Detection Finding: Create")
+        w.key("severity_id"); w.number(alert.rule.level.ocsfID)
+        w.key("severity"); w.string(alert.rule.level.ocsfName)
+        w.key("status_id"); w.number(1)
+        w.key("status"); w.string("New")
+        w.key("is_alert"); w.bool(true)
+        w.key("time"); w.number(alert.time)
+        w.key("time_dt"); w.string(Timestamp.format(milliseconds: alert.time))
+        w.key("message"); w.string(alert.rule.title)
+
+        w.key("finding_info")
+        w.beginObject()
+        w.key("uid"); w.string(alert.uid)
+        w.key("title"); w.string(alert.rule.title)
+        if let description = alert.rule.description {
+            w.key("desc"); w.string(description)
+        }
+        w.key("analytic")
+        w.beginObject()
+        w.key("type_id"); w.number(1)
+        w.key("type"); w.string("Rule")
+        w.key("uid"); w.string(alert.rule.id)
+        w.key("name"); w.string(alert.rule.title)
+        w.endObject()
+        let attacks = alert.rule.tags.compactMap(MitreTag.init)
+        if !attacks.isEmpty {
+            w.key("attacks")
+            w.beginArray()
+            for attack in attacks { attack.write(to: &w) }
+            w.endArray()
+        }
+        if !alert.rule.tags.isEmpty {
+            w.key("types")
+            w.beginArray()
+            for tag in alert.rule.tags { w.string(tag) }
+            w.endArray()
+        }
+        w.key("data_sources"); w.beginArray(); w.string(alert.source.name); w.endArray()
+        w.key("first_seen_time"); w.number(alert.time)
+        w.key("last_seen_time"); w.number(alert.time)
+        w.endObject()
+
+        w.key("metadata")
+        w.beginObject()
+        w.key("version"); w.string(schemaVersion)
+        w.key("uid"); w.string(alert.uid)
+        w.key("profiles"); w.beginArray(); w.string("cloud"); w.string("datetime"); w.endArray()
+        w.key("product")
+        w.beginObject()
+        w.key("name"); w.string(product.name)
+        w.key("vendor_name"); w.string(product.vendor)
+        w.key("version"); w.string(product.version)
+        w.endObject()
+        if let eventUID = alert[.uid] {
+            w.key("correlation_uid"); w.string(eventUID)
+        }
+        w.endObject()
+
+        w.key("cloud")
+        w.beginObject()
+        w.key("provider"); w.string(alert[.cloudProvider] ?? "unknown")
+        if let region = alert[.cloudRegion] {
+            w.key("region"); w.string(region)
+        }
+        if let account = alert[.cloudAccount] {
+            w.key("account"); w.beginObject(); w.key("uid"); w.string(account); w.endObject()
+        }
+        w.endObject()
+
+        w.key("evidences")
+        w.beginArray()
+        w.beginObject()
+        if alert[.actorUser] != nil || alert[.actorUserType] != nil {
+            w.key("actor")
+            w.beginObject()
+            w.key("user")
+            w.beginObject()
+            if let user = alert[.actorUser] { w.key("name"); w.string(user); w.key("uid"); w.string(user) }
+            if let type = alert[.actorUserType] { w.key("type"); w.string(type) }
+            w.endObject()
+            if let invoker = alert[.actorImpersonatedBy] { w.key("invoked_by"); w.string(invoker) }
+            if let issuer = alert[.actorSessionIssuer] {
+                w.key("session"); w.beginObject(); w.key("issuer"); w.string(issuer); w.endObject()
+            }
+            w.endObject()
+        }
+        w.key("api")
+        w.beginObject()
+        w.key("operation"); w.string(alert[.apiOperation] ?? "")
+        if let service = alert[.apiService] {
+            w.key("service"); w.beginObject(); w.key("name"); w.string(service); w.endObject()
+        }
+        if let request = alert[.apiRequestID] {
+            w.key("request"); w.beginObject(); w.key("uid"); w.string(request); w.endObject()
+        }
+        w.endObject()
+        if let ip = alert[.srcIP] {
+            w.key("src_endpoint"); w.beginObject(); w.key("ip"); w.string(ip); w.endObject()
+        }
+        w.key("data")
+        alert.eventJSON.withUnsafeBufferPointer { w.raw(json: $0) }
+        w.endObject()
+        w.endArray()
+
+        if alert[.resourceName] != nil || alert[.resourceUID] != nil || alert[.resourceType] != nil {
+            w.key("resources")
+            w.beginArray()
+            w.beginObject()
+            if let name = alert[.resourceName] { w.key("name"); w.string(name) }
+            if let type = alert[.resourceType] { w.key("type"); w.string(type) }
+            if let uid = alert[.resourceUID] { w.key("uid"); w.string(uid) }
+            if let namespace = alert[.resourceNamespace] { w.key("namespace"); w.string(namespace) }
+            if let region = alert[.cloudRegion] { w.key("region"); w.string(region) }
+            w.endObject()
+            w.endArray()
+        }
+
+        let observables: [(String, String, Int, EventField)] = [
+            ("evidences[].actor.user.name", "User Name", 4, .actorUser),
+            ("evidences[].src_endpoint.ip", "IP Address", 2, .srcIP),
+            ("resources[].uid", "Resource UID", 10, .resourceUID),
+        ]
+        let present = observables.filter { alert[$0.3] != nil }
+        if !present.isEmpty {
+            w.key("observables")
+            w.beginArray()
+            for (name, type, typeID, field) in present {
+                w.beginObject()
+                w.key("name"); w.string(name)
+                w.key("type"); w.string(type)
+                w.key("type_id"); w.number(typeID)
+                w.key("value"); w.string(alert[field]!)
+                w.endObject()
+            }
+            w.endArray()
+        }
+        w.endObject()
+        return w.bytes
+    }
+}
+
+/// Who produced the finding (`metadata.product`).
+public struct ProductInfo: Sendable {
+    public var name: String
+    public var vendor: String
+    public var version: String
+
+    public static let pipewatch = ProductInfo(name: "Pipewatch", vendor: "Pipewatch", version: PipewatchRelease.version)
+}
+
+public enum PipewatchRelease {
+    public static let version = "0.1.0"
+}
+
+/// A Sigma ATT&CK tag (`attack.t1078.004`, `attack.persistence`) as an OCSF attack entry.
+struct MitreTag {
+    var technique: String?
+    var subTechnique: String?
+    var tactic: String?
+
+    init?(_ tag: String) {
+        let lower = tag.lowercased()
+        guard lower.hasPrefix("attack.") else { return nil }
+        let rest = String(lower.dropFirst("attack.".count))
+        if rest.hasPrefix("t"), rest.dropFirst().first?.isNumber == true {
+            let parts = rest.uppercased().split(separator: ".")
+            technique = String(parts[0])
+            if parts.count > 1 { subTechnique = parts[0] + "." + parts[1] }
+        } else if rest.hasPrefix("g") || rest.hasPrefix("s") {
+            return nil  // groups and software are not attacks
+        } else {
+            tactic = rest.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "-", with: " ")
+        }
+    }
+
+    func write(to w: inout JSONWriter) {
+        w.beginObject()
+        if let technique {
+            w.key("technique"); w.beginObject(); w.key("uid"); w.string(technique); w.endObject()
+        }
+        if let subTechnique {
+            w.key("sub_technique"); w.beginObject(); w.key("uid"); w.string(subTechnique); w.endObject()
+        }
+        if let tactic {
+            w.key("tactic"); w.beginObject(); w.key("name"); w.string(tactic.capitalized); w.endObject()
+        }
+        w.key("version"); w.string("v14")
+        w.endObject()
+    }
+}
