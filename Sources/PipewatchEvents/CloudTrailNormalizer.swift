@@ -14,30 +14,16 @@ final class CloudTrailFields: Sendable {
     let parameters = KeyTable(Parameter.allCases.map { "\($0)" })
 
     /// SageMaker eventName fragments and the ml.entity each one means, most specific first.
-    static let sageMakerEntities: [(fragment: [UInt8], entity: String)] = [
-        ("TrainingJob", "training_job"), ("ModelPackageGroup", "model_package_group"), ("ModelPackage", "model_package"),
-        ("EndpointConfig", "endpoint_config"), ("Endpoint", "endpoint"), ("NotebookInstance", "notebook"),
-        ("ProcessingJob", "processing_job"), ("TransformJob", "transform_job"), ("Pipeline", "pipeline"),
-        ("FeatureGroup", "feature_group"), ("Model", "model"),
-    ].map { (Array($0.0.utf8), $0.1) }
-
-    /// Which requestParameters name belongs to each entity.
-    static func nameParameter(for entity: String) -> Parameter? {
-        switch entity {
-        case "training_job": return .trainingJobName
-        case "model_package_group": return .modelPackageGroupName
-        case "model_package": return .modelPackageName
-        case "endpoint_config": return .endpointConfigName
-        case "endpoint": return .endpointName
-        case "notebook": return .notebookInstanceName
-        case "processing_job": return .processingJobName
-        case "transform_job": return .transformJobName
-        case "pipeline": return .pipelineName
-        case "feature_group": return .featureGroupName
-        case "model": return .modelName
-        default: return nil
-        }
-    }
+    /// SageMaker eventName fragments, the ml.entity each one means and the requestParameters member naming it,
+    /// most specific first.
+    let sageMakerEntities: [(fragment: [UInt8], entity: ArenaConstant, name: Parameter)] = ([
+        ("TrainingJob", .trainingJob, .trainingJobName), ("ModelPackageGroup", .modelPackageGroup, .modelPackageGroupName),
+        ("ModelPackage", .modelPackage, .modelPackageName), ("EndpointConfig", .endpointConfig, .endpointConfigName),
+        ("Endpoint", .endpoint, .endpointName), ("NotebookInstance", .notebook, .notebookInstanceName),
+        ("ProcessingJob", .processingJob, .processingJobName), ("TransformJob", .transformJob, .transformJobName),
+        ("Pipeline", .pipeline, .pipelineName), ("FeatureGroup", .featureGroup, .featureGroupName),
+        ("Model", .model, .modelName),
+    ] as [(String, ArenaConstant, Parameter)]).map { (Array($0.0.utf8), $0.1, $0.2) }
 }
 
 extension Normalizer {
@@ -55,7 +41,7 @@ extension Normalizer {
         event[.apiRequestID] = firstText(doc, slot(.requestID), slot(.eventID))
         event[.srcIP] = text(doc, slot(.sourceIPAddress))
         event[.userAgent] = text(doc, slot(.userAgent))
-        event[.cloudProvider] = arena.constant("aws")
+        event[.cloudProvider] = arena.constant(.aws)
         event[.cloudRegion] = text(doc, slot(.awsRegion))
         event[.cloudAccount] = text(doc, slot(.recipientAccountId))
         event[.errorCode] = text(doc, slot(.errorCode))
@@ -103,14 +89,12 @@ extension Normalizer {
 
         // SageMaker: which ML object the call is about.
         guard equals(doc, slot(.eventSource), "sagemaker.amazonaws.com") else { return event }
-        let entity: String? = doc.withString(slot(.eventName)) { name in
-            CloudTrailFields.sageMakerEntities.first { contains(name, $0.fragment) }?.entity
+        let match = doc.withString(slot(.eventName)) { name in
+            fields.sageMakerEntities.first { contains(name, $0.fragment) }
         }
-        if let entity {
-            event[.mlEntity] = arena.constant(entity)
-            if let nameParameter = CloudTrailFields.nameParameter(for: entity) {
-                event[.mlName] = text(doc, inner[nameParameter.rawValue])
-            }
+        if let match {
+            event[.mlEntity] = arena.constant(match.entity)
+            event[.mlName] = text(doc, inner[match.name.rawValue])
             if !event[.resourceName].isPresent { event[.resourceName] = event[.mlName] }
         }
         event[.mlStage] = text(doc, inner[p.modelApprovalStatus.rawValue])

@@ -8,18 +8,17 @@ public final class TextArena: @unchecked Sendable {
     public private(set) var count = 0
     private var capacity: Int
     private let constantsEnd: Int
-    private let constantRefs: [String: TextRef]
+    private let constantRefs: [TextRef]
 
-    public init(constants: [String] = NormalizerConstants.all, capacity: Int = 1 << 16) {
+    public init(capacity: Int = 1 << 16) {
         self.capacity = capacity
         bytes = .allocate(capacity: capacity)
-        var refs: [String: TextRef] = [:]
+        var refs: [TextRef] = []
         var end = 0
-        for constant in constants where refs[constant] == nil {
-            let utf8 = Array(constant.utf8)
-            precondition(end + utf8.count <= capacity, "arena too small for its constants")
+        for constant in ArenaConstant.allCases {
+            let utf8 = Array(constant.text.utf8)
             (bytes + end).update(from: utf8, count: utf8.count)
-            refs[constant] = TextRef(offset: UInt32(end), length: UInt32(utf8.count), flags: TextRef.present | TextRef.inArena)
+            refs.append(TextRef(offset: UInt32(end), length: UInt32(utf8.count), flags: TextRef.present | TextRef.inArena))
             end += utf8.count
         }
         constantRefs = refs
@@ -32,10 +31,8 @@ public final class TextArena: @unchecked Sendable {
     /// Forgets the composed text of the last batch; keeps the constants.
     public func reset() { count = constantsEnd }
 
-    public func constant(_ text: String) -> TextRef {
-        guard let ref = constantRefs[text] else { preconditionFailure("not an arena constant: \(text)") }
-        return ref
-    }
+    @inline(__always)
+    public func constant(_ constant: ArenaConstant) -> TextRef { constantRefs[constant.rawValue] }
 
     @discardableResult
     public func append(_ text: UnsafeBufferPointer<UInt8>) -> TextRef {

@@ -9,11 +9,11 @@ final class GCPFields: Sendable {
 
     /// Vertex AI services (the `<Service>` of `google.cloud.aiplatform.<version>.<Service>.<Method>`) and the
     /// ml.entity each acts on.
-    static let vertexEntities: [(service: [UInt8], entity: String)] = [
-        ("ModelService", "model"), ("EndpointService", "endpoint"), ("PredictionService", "endpoint"),
-        ("PipelineService", "pipeline_job"), ("JobService", "custom_job"), ("DatasetService", "dataset"),
-        ("FeaturestoreService", "feature_group"), ("NotebookService", "notebook"),
-    ].map { (Array($0.0.utf8), $0.1) }
+    let vertexEntities: [(service: [UInt8], entity: ArenaConstant)] = ([
+        ("ModelService", .model), ("EndpointService", .endpoint), ("PredictionService", .endpoint),
+        ("PipelineService", .pipelineJob), ("JobService", .customJob), ("DatasetService", .dataset),
+        ("FeaturestoreService", .featureGroup), ("NotebookService", .notebook),
+    ] as [(String, ArenaConstant)]).map { (Array($0.0.utf8), $0.1) }
 }
 
 extension Normalizer {
@@ -38,7 +38,7 @@ extension Normalizer {
         event[.apiService] = text(doc, service)
         event[.apiOperation] = text(doc, method)
         event[.resourceName] = text(doc, inner[p.resourceName.rawValue])
-        event[.cloudProvider] = arena.constant("gcp")
+        event[.cloudProvider] = arena.constant(.gcp)
 
         let authentication = inner[p.authenticationInfo.rawValue]
         if authentication != 0 {
@@ -46,7 +46,7 @@ extension Normalizer {
             event[.actorUser] = firstText(doc, email, doc.member(authentication, "principalSubject") ?? 0)
             if email != 0 {
                 let isServiceAccount = doc.withString(email) { contains($0, GCPAuditNormalizerText.serviceAccountSuffix) }
-                event[.actorUserType] = arena.constant(isServiceAccount ? "ServiceAccount" : "User")
+                event[.actorUserType] = arena.constant(isServiceAccount ? .serviceAccount : .user)
             }
             if let delegation = doc.member(authentication, "serviceAccountDelegationInfo"),
                 let first = doc.element(delegation, at: 0),
@@ -86,8 +86,8 @@ extension Normalizer {
 
         // Vertex AI: which ML object the call is about.
         if equals(doc, service, "aiplatform.googleapis.com") {
-            let entity: String? = doc.withString(method) { name in
-                GCPFields.vertexEntities.first { contains(name, $0.service) }?.entity
+            let entity = doc.withString(method) { name in
+                gcp.vertexEntities.first { contains(name, $0.service) }?.entity
             }
             if let entity { event[.mlEntity] = arena.constant(entity) }
             event[.mlName] = event[.resourceName]

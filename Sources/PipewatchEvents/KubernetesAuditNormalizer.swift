@@ -25,7 +25,7 @@ extension Normalizer {
         event[.stage] = text(doc, slot(.stage))
         event.isPreliminary = equals(doc, slot(.stage), "RequestReceived")
         event[.userAgent] = text(doc, slot(.userAgent))
-        event[.cloudProvider] = arena.constant("kubernetes")
+        event[.cloudProvider] = arena.constant(.kubernetes)
 
         // Only the last source IP is the peer's own address; earlier ones come from forwarding headers.
         let sourceIPs = slot(.sourceIPs)
@@ -72,7 +72,7 @@ extension Normalizer {
             event[.resourceUID] = text(doc, inner[o.uid.rawValue])
             let group = inner[o.apiGroup.rawValue]
             let isCore = group == 0 || doc[group].byteCount == 0
-            event[.apiService] = isCore ? arena.constant("kubernetes") : text(doc, group)
+            event[.apiService] = isCore ? arena.constant(.kubernetes) : text(doc, group)
             if !isCore && KubernetesFields.mlGroups.contains(where: { equals(doc, group, $0) }) {
                 event[.mlEntity] = text(doc, inner[o.resource.rawValue])
                 event[.mlName] = text(doc, inner[o.name.rawValue])
@@ -87,18 +87,18 @@ extension Normalizer {
                 }
             }
             event[.apiOperation] = arena.finish(from: mark)
-            event[.apiService] = arena.constant("kubernetes")
+            event[.apiService] = arena.constant(.kubernetes)
         }
         return event
     }
 
     /// ServiceAccount, Node, System or User, from the username's conventional prefixes.
-    private func userType(_ doc: JSONDocument, _ username: UInt32) -> String {
+    private func userType(_ doc: JSONDocument, _ username: UInt32) -> ArenaConstant {
         doc.withString(username) { name in
-            if JSONString.hasPrefix(name, "system:serviceaccount:") { return "ServiceAccount" }
-            if JSONString.hasPrefix(name, "system:node:") { return "Node" }
-            if JSONString.hasPrefix(name, "system:") { return "System" }
-            return "User"
+            if JSONString.hasPrefix(name, "system:serviceaccount:") { return .serviceAccount }
+            if JSONString.hasPrefix(name, "system:node:") { return .node }
+            if JSONString.hasPrefix(name, "system:") { return .system }
+            return .user
         }
     }
 }

@@ -27,8 +27,8 @@ extension Normalizer {
             throw .missingField(.mlflowWebhook, "timestamp")
         }
         event.outcome = .success  // MLflow sends webhooks only for registry changes that happened
-        event[.apiService] = arena.constant("mlflow")
-        event[.cloudProvider] = arena.constant("mlflow")
+        event[.apiService] = arena.constant(.mlflow)
+        event[.cloudProvider] = arena.constant(.mlflow)
         let mark = arena.mark
         appendString(doc, entity, to: arena)
         arena.appendByte(UInt8(ascii: "."))

@@ -51,7 +51,6 @@ public final class Normalizer: @unchecked Sendable {
     let topKeys = KeyTable(Top.allCases.map(\.key))
     let slots: UnsafeMutablePointer<UInt32>
     let inner: UnsafeMutablePointer<UInt32>
-    let constants = TextArena()
 
     let cloudTrail = CloudTrailFields()
     let kubernetes = KubernetesFields()

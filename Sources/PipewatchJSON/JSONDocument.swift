@@ -70,7 +70,7 @@ public struct JSONDocument: @unchecked Sendable {
     public func keyEquals(_ index: UInt32, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
         let node = nodes[Int(index)]
         if !node.isEscaped {
-            return node.byteCount == key.count && memcmp(bytes + Int(node.start), key.baseAddress!, key.count) == 0
+            return node.byteCount == key.count && bytesEqual(bytes + Int(node.start), key.baseAddress!, key.count)
         }
         return withString(index) { decoded in
             decoded.count == key.count && (key.isEmpty || memcmp(decoded.baseAddress!, key.baseAddress!, key.count) == 0)

@@ -50,7 +50,7 @@ public final class KeyTable: @unchecked Sendable {
     func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Int {
         var h = KeyTable.hash(key) & mask
         while let entry = table[h] {
-            if entry.length == key.count && memcmp(storage + entry.start, key.baseAddress!, key.count) == 0 {
+            if entry.length == key.count && bytesEqual(storage + entry.start, key.baseAddress!, key.count) {
                 return entry.slot
             }
             h = (h + 1) & mask
