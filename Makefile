@@ -18,12 +18,13 @@ deps:
 
 run: deps
 	swift build -c release --product pipewatch
-	.build/release/pipewatch normalize samples/
+	.build/release/pipewatch replay samples/ --rules rules/
 
 test: deps
 	swift build --build-tests
 	swift test --skip-build
 
 bench: deps
-	swift build -c release --product pipewatch-bench
+	@dpkg-query -W -f='$${Status}' libsimdjson-dev 2>/dev/null | grep -q "ok installed" || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libsimdjson-dev g++; }
 	bench/run
