@@ -9,7 +9,7 @@ final class CloudTrailFields: Sendable {
     enum Parameter: Int, CaseIterable {
         case trainingJobName, modelPackageGroupName, modelPackageName, endpointConfigName, endpointName
         case notebookInstanceName, processingJobName, transformJobName, pipelineName, featureGroupName, modelName
-        case modelApprovalStatus, primaryContainer, bucketName, key, roleName, userName, policyArn, name
+        case modelPackageArn, modelApprovalStatus, primaryContainer, bucketName, key, roleName, userName, policyArn, name
     }
     let parameters = KeyTable(Parameter.allCases.map { "\($0)" })
 
@@ -95,6 +95,10 @@ extension Normalizer {
         if let match {
             event[.mlEntity] = arena.constant(match.entity)
             event[.mlName] = text(doc, inner[match.name.rawValue])
+            if match.entity == .modelPackage && !event[.mlName].isPresent {
+                // Model packages are named by their group (create) or their ARN (update, describe).
+                event[.mlName] = firstText(doc, inner[p.modelPackageGroupName.rawValue], inner[p.modelPackageArn.rawValue])
+            }
             if !event[.resourceName].isPresent { event[.resourceName] = event[.mlName] }
         }
         event[.mlStage] = text(doc, inner[p.modelApprovalStatus.rawValue])

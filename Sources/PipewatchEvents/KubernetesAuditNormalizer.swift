@@ -9,6 +9,14 @@ final class KubernetesFields: Sendable {
     static let mlGroups: [StaticString] = [
         "kubeflow.org", "serving.kserve.io", "pipelines.kubeflow.org", "serving.kubeflow.org", "trainer.kubeflow.org",
     ]
+
+    /// Kubeflow/KServe resources and the ml.entity they are, in the words the other sources use.
+    let mlResources: [(resource: [UInt8], entity: ArenaConstant)] = ([
+        ("inferenceservices", .inferenceService), ("notebooks", .notebook), ("pipelines", .pipeline),
+        ("runs", .pipelineRun), ("pipelineruns", .pipelineRun), ("scheduledworkflows", .pipelineRun),
+        ("pytorchjobs", .trainingJob), ("tfjobs", .trainingJob), ("mpijobs", .trainingJob), ("xgboostjobs", .trainingJob),
+        ("trainjobs", .trainingJob), ("experiments", .trainingJob),
+    ] as [(String, ArenaConstant)]).map { (Array($0.0.utf8), $0.1) }
 }
 
 extension Normalizer {
@@ -35,14 +43,18 @@ extension Normalizer {
             event[.srcIP] = text(doc, last)
         }
 
+        // When a user impersonates another, the request acts as the impersonated identity: that is the actor, and
+        // the authenticated user is who it was done by (as invokedBy is for CloudTrail).
         let user = slot(.user)
-        if user != 0, let username = doc.member(user, "username") {
-            event[.actorUser] = text(doc, username)
-            event[.actorUserType] = arena.constant(userType(doc, username))
+        let authenticated = user != 0 ? doc.member(user, "username") ?? 0 : 0
+        let impersonatedUser = slot(.impersonatedUser)
+        let impersonated = impersonatedUser != 0 ? doc.member(impersonatedUser, "username") ?? 0 : 0
+        let actor = impersonated != 0 ? impersonated : authenticated
+        if actor != 0 {
+            event[.actorUser] = text(doc, actor)
+            event[.actorUserType] = arena.constant(userType(doc, actor))
         }
-        if let impersonated = Optional(slot(.impersonatedUser)), impersonated != 0 {
-            event[.actorImpersonatedBy] = text(doc, doc.member(impersonated, "username") ?? 0)
-        }
+        if impersonated != 0 { event[.actorImpersonatedBy] = text(doc, authenticated) }
 
         let status = slot(.responseStatus)
         if status != 0, let code = doc.member(status, "code") {
@@ -71,10 +83,14 @@ extension Normalizer {
             event[.resourceName] = text(doc, inner[o.name.rawValue])
             event[.resourceUID] = text(doc, inner[o.uid.rawValue])
             let group = inner[o.apiGroup.rawValue]
-            let isCore = group == 0 || doc[group].byteCount == 0
+            let isCore = group == 0 || doc[group].kind != .string || doc[group].byteCount == 0
             event[.apiService] = isCore ? arena.constant(.kubernetes) : text(doc, group)
             if !isCore && KubernetesFields.mlGroups.contains(where: { equals(doc, group, $0) }) {
-                event[.mlEntity] = text(doc, inner[o.resource.rawValue])
+                let resource = inner[o.resource.rawValue]
+                let known = resource == 0 ? nil : doc.withString(resource) { name in
+                    kubernetes.mlResources.first { $0.resource.count == name.count && contains(name, $0.resource) }?.entity
+                }
+                event[.mlEntity] = known.map { arena.constant($0) } ?? text(doc, resource)
                 event[.mlName] = text(doc, inner[o.name.rawValue])
             }
         } else {

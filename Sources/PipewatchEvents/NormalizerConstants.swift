@@ -5,7 +5,7 @@ public enum ArenaConstant: Int, CaseIterable, Sendable {
     case serviceAccount, user, node, system
     // ml.entity values
     case trainingJob, model, endpoint, endpointConfig, modelPackage, modelPackageGroup, notebook, pipeline
-    case pipelineJob, processingJob, transformJob, customJob, dataset, featureGroup
+    case pipelineJob, processingJob, transformJob, customJob, dataset, featureGroup, inferenceService, pipelineRun
 
     public var text: String {
         switch self {
@@ -31,6 +31,8 @@ public enum ArenaConstant: Int, CaseIterable, Sendable {
         case .customJob: return "custom_job"
         case .dataset: return "dataset"
         case .featureGroup: return "feature_group"
+        case .inferenceService: return "inference_service"
+        case .pipelineRun: return "pipeline_run"
         }
     }
 }

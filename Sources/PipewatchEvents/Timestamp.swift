@@ -18,7 +18,7 @@ public enum Timestamp {
             let day = digits(8, 2), s[10] | 0x20 == UInt8(ascii: "t") || s[10] == UInt8(ascii: " "),
             let hour = digits(11, 2), s[13] == UInt8(ascii: ":"), let minute = digits(14, 2),
             s[16] == UInt8(ascii: ":"), let second = digits(17, 2),
-            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second <= 60
+            (1...12).contains(month), day >= 1, day <= daysInMonth(year, month), hour < 24, minute < 60, second <= 60
         else { return nil }
         var i = 19
         var millis = 0
@@ -38,7 +38,8 @@ public enum Timestamp {
         if s[i] | 0x20 == UInt8(ascii: "z") {
             i += 1
         } else if s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-") {
-            guard i + 6 <= n, let oh = digits(i + 1, 2), s[i + 3] == UInt8(ascii: ":"), let om = digits(i + 4, 2)
+            guard i + 6 <= n, let oh = digits(i + 1, 2), s[i + 3] == UInt8(ascii: ":"), let om = digits(i + 4, 2),
+                oh < 24, om < 60
             else { return nil }
             offsetSeconds = (oh * 3600 + om * 60) * (s[i] == UInt8(ascii: "+") ? 1 : -1)
             i += 6
@@ -56,12 +57,22 @@ public enum Timestamp {
         return text.withUTF8 { parseRFC3339($0) }
     }
 
+    static func daysInMonth(_ year: Int, _ month: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
     /// Parses decimal Unix seconds (optionally with a fraction), as in MLflow's `X-MLflow-Timestamp` header.
+    /// At most 12 integer digits (beyond year 33000), so the value cannot overflow whatever a sender puts there.
     public static func parseUnixSeconds(_ s: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard !s.isEmpty, s.count < 24 else { return nil }
         var seconds: Int64 = 0
         var i = 0
         while i < s.count, s[i] &- UInt8(ascii: "0") < 10 {
+            guard i < 12 else { return nil }
             seconds = seconds * 10 + Int64(s[i] &- UInt8(ascii: "0"))
             i += 1
         }
