@@ -1,16 +1,13 @@
-import Foundation  // memcmp
 
 /// Maps a fixed set of object keys to small slot numbers with one hash probe and one compare, so a normalizer can
 /// read every member it needs in a single pass over an object instead of searching it once per field.
 public final class KeyTable: @unchecked Sendable {
-    private struct Entry {
-        var length: Int
-        var start: Int  // into `storage`
-        var slot: Int
-    }
-
+    /// Open addressing over flat arrays: per bucket the key's length (-1 when empty), where its bytes start in
+    /// `storage`, and its slot.
+    private let lengths: UnsafeMutablePointer<Int32>
+    private let starts: UnsafeMutablePointer<Int32>
+    private let slotOf: UnsafeMutablePointer<Int32>
     private let storage: UnsafeMutablePointer<UInt8>
-    private let table: [Entry?]
     private let mask: Int
     public let keys: [String]
 
@@ -19,7 +16,12 @@ public final class KeyTable: @unchecked Sendable {
         var size = 64
         while size < keys.count * 8 { size *= 2 }
         mask = size - 1
-        var table = [Entry?](repeating: nil, count: size)
+        lengths = .allocate(capacity: size)
+        lengths.initialize(repeating: -1, count: size)
+        starts = .allocate(capacity: size)
+        starts.initialize(repeating: 0, count: size)
+        slotOf = .allocate(capacity: size)
+        slotOf.initialize(repeating: 0, count: size)
         let total = keys.reduce(0) { $0 + $1.utf8.count }
         storage = .allocate(capacity: max(total, 1))
         var offset = 0
@@ -27,14 +29,20 @@ public final class KeyTable: @unchecked Sendable {
             let bytes = Array(key.utf8)
             storage.advanced(by: offset).update(from: bytes, count: bytes.count)
             var h = bytes.withUnsafeBufferPointer { KeyTable.hash($0) } & mask
-            while table[h] != nil { h = (h + 1) & mask }
-            table[h] = Entry(length: bytes.count, start: offset, slot: slot)
+            while lengths[h] >= 0 { h = (h + 1) & mask }
+            lengths[h] = Int32(bytes.count)
+            starts[h] = Int32(offset)
+            slotOf[h] = Int32(slot)
             offset += bytes.count
         }
-        self.table = table
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        lengths.deallocate()
+        starts.deallocate()
+        slotOf.deallocate()
+        storage.deallocate()
+    }
 
     @inline(__always)
     static func hash(_ key: UnsafeBufferPointer<UInt8>) -> Int {
@@ -43,19 +51,17 @@ public final class KeyTable: @unchecked Sendable {
     }
 
     /// The slot of `key`, or -1.
-    @inlinable
-    public func slot(_ key: UnsafeBufferPointer<UInt8>) -> Int { lookup(key) }
-
-    @usableFromInline
-    func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Int {
+    @inline(__always)
+    public func slot(_ key: UnsafeBufferPointer<UInt8>) -> Int {
         var h = KeyTable.hash(key) & mask
-        while let entry = table[h] {
-            if entry.length == key.count && bytesEqual(storage + entry.start, key.baseAddress!, key.count) {
-                return entry.slot
+        while true {
+            let length = Int(lengths[h])
+            if length < 0 { return -1 }
+            if length == key.count && bytesEqual(storage + Int(starts[h]), key.baseAddress!, length) {
+                return Int(slotOf[h])
             }
-            h = (h + 1) & mask
+            h = (h &+ 1) & mask
         }
-        return -1
     }
 
     /// One pass over the object at `object`: writes each known member's value index to `slots[slot]` (0 where
@@ -67,13 +73,13 @@ public final class KeyTable: @unchecked Sendable {
         var k = object &+ 1
         while k < container.next {
             let key = document[k]
-            let slot: Int
+            let found: Int
             if key.isEscaped {
-                slot = document.withString(k) { lookup($0) }
+                found = document.withString(k) { slot($0) }
             } else {
-                slot = lookup(UnsafeBufferPointer(start: document.bytes + Int(key.start), count: key.byteCount))
+                found = slot(UnsafeBufferPointer(start: document.bytes + Int(key.start), count: key.byteCount))
             }
-            if slot >= 0 && slots[slot] == 0 { slots[slot] = k &+ 1 }
+            if found >= 0 && slots[found] == 0 { slots[found] = k &+ 1 }
             k = document[k &+ 1].next
         }
     }
