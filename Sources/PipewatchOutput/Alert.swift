@@ -42,6 +42,8 @@ public struct AlertRule: Sendable, Equatable {
     public var references: [String]
     public var author: String?
     public var status: String?
+    /// ATT&CK entries from the tags, parsed once per rule rather than once per alert.
+    let attacks: [MitreTag]
 
     public init(
         id: String, title: String, level: Severity, description: String? = nil, tags: [String] = [],
@@ -55,6 +57,12 @@ public struct AlertRule: Sendable, Equatable {
         self.references = references
         self.author = author
         self.status = status
+        attacks = tags.compactMap(MitreTag.init)
+    }
+
+    public static func == (a: AlertRule, b: AlertRule) -> Bool {
+        a.id == b.id && a.title == b.title && a.level == b.level && a.description == b.description && a.tags == b.tags
+            && a.references == b.references && a.author == b.author && a.status == b.status
     }
 }
 
@@ -69,8 +77,8 @@ public struct Alert: Sendable {
     public var time: Int64
     public var source: EventSource
     public var outcome: Outcome
-    /// The normalized fields that were present, by name (`api.operation`, `actor.user`, …).
-    public var fields: [EventField: String]
+    /// The normalized fields, indexed by `EventField.rawValue` (nil where absent).
+    public var fields: [String?]
     /// The normalized event as JSON (with `raw`, the original record), for evidence.
     public var eventJSON: [UInt8]
 
@@ -80,20 +88,16 @@ public struct Alert: Sendable {
         time = event.time == Event.unknownTime ? 0 : event.time
         source = event.source
         outcome = event.outcome
-        var fields: [EventField: String] = [:]
-        for field in EventField.allCases {
-            if let value = view.string(field) { fields[field] = value }
-        }
-        self.fields = fields
+        fields = EventField.allCases.map { view.string($0) }
         var writer = JSONWriter(capacity: 2048)
         EventJSON.write(view, to: &writer, includeRaw: true)
         eventJSON = writer.bytes
         // Events without an id of their own are identified by their record's bytes.
-        let eventIdentity = fields[.uid].map { Array($0.utf8) } ?? Array(view.document.rawBytes(view.record))
+        let eventIdentity = fields[EventField.uid.rawValue].map { Array($0.utf8) } ?? Array(view.document.rawBytes(view.record))
         uid = Alert.findingUID(ruleID: rule.id, source: source, eventIdentity: eventIdentity, isPreliminary: event.isPreliminary)
     }
 
-    public subscript(field: EventField) -> String? { fields[field] }
+    public subscript(field: EventField) -> String? { fields[field.rawValue] }
 
     /// A UUID-shaped id from two FNV-1a hashes over rule, source and event identity.
     static func findingUID(ruleID: String, source: EventSource, eventIdentity: [UInt8], isPreliminary: Bool) -> String {

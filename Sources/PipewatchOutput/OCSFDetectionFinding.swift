@@ -40,7 +40,7 @@ public enum OCSFDetectionFinding {
         w.key("uid"); w.string(alert.rule.id)
         w.key("name"); w.string(alert.rule.title)
         w.endObject()
-        let attacks = alert.rule.tags.compactMap(MitreTag.init)
+        let attacks = alert.rule.attacks
         if !attacks.isEmpty {
             w.key("attacks")
             w.beginArray()
@@ -171,7 +171,7 @@ public enum PipewatchRelease {
 }
 
 /// A Sigma ATT&CK tag (`attack.t1078.004`, `attack.persistence`) as an OCSF attack entry.
-struct MitreTag {
+struct MitreTag: Sendable {
     var technique: String?
     var subTechnique: String?
     var tactic: String?
