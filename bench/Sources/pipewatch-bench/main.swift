@@ -1,0 +1,10 @@
+import ArgumentParser
+
+struct PipewatchBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipewatch-bench",
+        abstract: "Pipewatch benchmarks: corpus generation and throughput measurements",
+        subcommands: [GenerateCommand.self, ParseCommand.self, RulesCommand.self, ReplayCommand.self])
+}
+
+PipewatchBench.main()
