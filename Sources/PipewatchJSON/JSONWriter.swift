@@ -90,10 +90,30 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
-    /// Inserts already-valid JSON text as a value (e.g. a record's original bytes).
+    /// Inserts already-valid JSON text as a value (e.g. a record's original bytes). Whitespace between tokens is
+    /// dropped, so a pretty-printed record cannot break a line-delimited output.
     public mutating func raw(json: UnsafeBufferPointer<UInt8>) {
         separate()
-        bytes.append(contentsOf: json)
+        var inString = false
+        var escaped = false
+        var runStart = 0
+        for (i, c) in json.enumerated() {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if c == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if c == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if c == UInt8(ascii: "\"") {
+                inString = true
+            } else if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: json[runStart..<i]))
+                runStart = i + 1
+            }
+        }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: json[runStart..<json.count]))
         needsComma = true
     }
 

@@ -284,3 +284,17 @@ func parseError(_ text: String) -> JSONError? {
         #expect(!bytes.withUnsafeBufferPointer { JSONWriter.isValidUTF8($0) })
     }
 }
+
+@Suite struct RawJSONEmbeddingTests {
+    @Test func prettyPrintedRecordsStayOnOneLine() throws {
+        let pretty = "{\n  \"a\" : [ 1,\n 2 ],\r\n\t\"s\": \"keep  spaces \\\" and\\n escapes\"\n}"
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("raw")
+        Array(pretty.utf8).withUnsafeBufferPointer { writer.raw(json: $0) }
+        writer.endObject()
+        let text = String(decoding: writer.bytes, as: UTF8.self)
+        #expect(text == #"{"raw":{"a":[1,2],"s":"keep  spaces \" and\n escapes"}}"#)
+        #expect(!text.contains("\n"))
+    }
+}
