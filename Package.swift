@@ -48,7 +48,9 @@ let package = Package(
 
         .testTarget(name: "PipewatchJSONTests", dependencies: ["PipewatchJSON"]),
         .testTarget(name: "PipewatchEventsTests", dependencies: ["PipewatchEvents", "PipewatchJSON"]),
-        .testTarget(name: "PipewatchRulesTests", dependencies: ["PipewatchRules", "PipewatchEvents", "PipewatchJSON"]),
+        .testTarget(
+            name: "PipewatchRulesTests", dependencies: ["PipewatchRules", "PipewatchEvents", "PipewatchJSON"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "PipewatchEngineTests", dependencies: [
             "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON", "CZstd", "CZlib",
         ]),

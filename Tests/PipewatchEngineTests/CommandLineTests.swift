@@ -25,8 +25,8 @@ struct PipewatchProcess {
         process.currentDirectoryURL = repositoryRoot
         // Files rather than pipes: nothing can block on a full pipe.
         let dir = try TemporaryDirectory()
-        FileManager.default.createFile(atPath: dir.path("out"), contents: nil)
-        FileManager.default.createFile(atPath: dir.path("err"), contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.path("out"), contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.path("err"), contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: dir.url.appendingPathComponent("out"))
         process.standardError = try FileHandle(forWritingTo: dir.url.appendingPathComponent("err"))
         let input = Pipe()
@@ -86,5 +86,72 @@ struct PipewatchProcess {
             #expect(result.status == 0)
             #expect(result.stdout.contains("USAGE"))
         }
+    }
+}
+
+/// The rule pack against the samples, through the real command line.
+@Suite struct RulePackTests {
+    /// Record ids listed in one section of samples/README.md (eventID, auditID, insertId or delivery id).
+    func sampleIDs(section: String) throws -> Set<String> {
+        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("samples/README.md"), encoding: .utf8)
+        let parts = readme.components(separatedBy: "\n## ")
+        let body = try #require(parts.first { $0.hasPrefix(section) })
+        var ids = Set<String>()
+        for line in body.split(separator: "\n") where line.hasPrefix("|") {
+            for cell in line.split(separator: "`").enumerated() where cell.offset % 2 == 1 {
+                let text = String(cell.element)
+                if text.count >= 12 && !text.contains(" ") && !text.contains(".") && !text.contains("/") { ids.insert(text) }
+            }
+        }
+        return ids
+    }
+
+    @Test func everyRuleChecksAndPassesItsOwnExamples() throws {
+        let check = try PipewatchProcess.run(["rules", "check", "rules/"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let dir = try TemporaryDirectory()
+        let junit = dir.path("junit.xml")
+        let test = try PipewatchProcess.run(["rules", "test", "rules/", "--junit", junit])
+        #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        let cases = xml.components(separatedBy: "<testcase").count - 1
+        #expect(cases >= 15, "the pack has at least 15 rules with examples")
+        #expect(!xml.contains("<failure"))
+    }
+
+    @Test func aBadRuleIsRefusedWithFileLineAndReason() throws {
+        let dir = try TemporaryDirectory()
+        let path = try dir.write("bad.yml", """
+            title: Broken
+            logsource:
+                product: aws
+                service: cloudtrail
+            detection:
+                selection:
+                    eventName|nosuchmodifier: x
+                condition: selection
+            """)
+        let result = try PipewatchProcess.run(["rules", "check", path])
+        #expect(result.status != 0)
+        #expect((result.stdout + result.stderr).contains("\(path):7:"), "\(result.stdout)\(result.stderr)")
+    }
+
+    @Test func replayAlertsOnThePlantedAttackAndNeverOnBenignRecords() throws {
+        let result = try PipewatchProcess.run(["replay", "samples/", "--rules", "rules/"])
+        #expect(result.status == 2, "the broken sample records are dead-lettered")
+        let alerts = try result.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let alerted = Set(alerts.compactMap { ($0["metadata"] as? [String: Any])?["correlation_uid"] as? String })
+        let benign = try sampleIDs(section: "Benign activity")
+        let planted = try sampleIDs(section: "Planted suspicious activity")
+        #expect(benign.count > 40 && planted.count > 30)
+        #expect(alerted.isDisjoint(with: benign), "alerts on benign records: \(alerted.intersection(benign))")
+        #expect(alerted.isSubset(of: planted), "alerts on records not listed as planted: \(alerted.subtracting(planted))")
+        // The attack's key steps, one per source.
+        for id in ["f77b2b63", "a35c6c65", "26254597", "1be03a97", "w15ztq7fluyb", "8073931d", "098bb19d"] {
+            #expect(alerted.contains { $0.hasPrefix(id) }, "no alert for planted record \(id)")
+        }
+        #expect(result.stderr.contains("alerts: \(alerts.count)"))
     }
 }

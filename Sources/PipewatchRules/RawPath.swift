@@ -1,0 +1,234 @@
+import Foundation  // memcmp
+import PipewatchEvents
+import PipewatchJSON
+
+/// A dotted path into a raw record, compiled for resolution without allocating or reference counting: the segments
+/// stay in one buffer, joined by dots, so that a key which itself contains dots (`authorization.k8s.io/decision`)
+/// is a contiguous range of it.
+///
+/// Resolution follows `JSONPath`: a segment selects an object's key; on an array it selects from every element
+/// unless it is a number (`containers.0.image`, also written `containers[0].image`); a missing key is retried joined
+/// with the following segments.
+final class RawPath: Hashable, @unchecked Sendable, CustomStringConvertible {
+    let text: String
+    let segmentCount: Int
+    private let bytes: UnsafeMutablePointer<UInt8>
+    private let starts: UnsafeMutablePointer<Int>
+    private let ends: UnsafeMutablePointer<Int>
+    /// The array index a segment names, or -1.
+    private let indices: UnsafeMutablePointer<Int>
+    /// A normalized field holding the same text for one source (read first: it costs nothing).
+    let shortcut: (source: EventSource, field: EventField)?
+
+    init(_ dotted: String) {
+        text = dotted
+        let segments = JSONPath(dotted).segments
+        segmentCount = segments.count
+        let total = segments.reduce(0) { $0 + $1.count } + max(segments.count - 1, 0)
+        bytes = .allocate(capacity: max(total, 1))
+        starts = .allocate(capacity: max(segmentCount, 1))
+        ends = .allocate(capacity: max(segmentCount, 1))
+        indices = .allocate(capacity: max(segmentCount, 1))
+        var offset = 0
+        for (k, segment) in segments.enumerated() {
+            if k > 0 {
+                bytes[offset] = UInt8(ascii: ".")
+                offset += 1
+            }
+            starts[k] = offset
+            for byte in segment {
+                bytes[offset] = byte
+                offset += 1
+            }
+            ends[k] = offset
+            let isNumber = !segment.isEmpty && segment.allSatisfy { $0 &- UInt8(ascii: "0") < 10 }
+            indices[k] = isNumber ? (Int(String(decoding: segment, as: UTF8.self)) ?? -1) : -1
+        }
+        shortcut = RawPath.shortcuts[dotted]
+    }
+
+    deinit {
+        bytes.deallocate()
+        starts.deallocate()
+        ends.deallocate()
+        indices.deallocate()
+    }
+
+    /// Raw fields the normalizers copy unchanged into a normalized field (same JSON value, same text).
+    static let shortcuts: [String: (source: EventSource, field: EventField)] = [
+        "eventName": (.cloudTrail, .apiOperation),
+        "eventSource": (.cloudTrail, .apiService),
+        "protoPayload.methodName": (.gcpAudit, .apiOperation),
+        "protoPayload.serviceName": (.gcpAudit, .apiService),
+    ]
+
+    static func == (a: RawPath, b: RawPath) -> Bool { a.text == b.text }
+    func hash(into hasher: inout Hasher) { hasher.combine(text) }
+    var description: String { text }
+
+    /// Calls `body` with every node the path reaches from `root`; stops when `body` returns true.
+    @inline(__always)
+    func anyNode(_ document: JSONDocument, _ root: UInt32, _ body: (UInt32) -> Bool) -> Bool {
+        resolve(document, root, 0, body)
+    }
+
+    private func resolve(_ document: JSONDocument, _ start: UInt32, _ first: Int, _ body: (UInt32) -> Bool) -> Bool {
+        var node = start
+        var segment = first
+        while segment < segmentCount {
+            let container = document[node]
+            if container.kind == .object {
+                if let value = member(document, node, starts[segment], ends[segment]) {
+                    node = value
+                    segment += 1
+                    continue
+                }
+                // The key may itself contain dots: try it joined with the following segments.
+                var last = segment + 1
+                while last < segmentCount {
+                    if let value = member(document, node, starts[segment], ends[last]) {
+                        return resolve(document, value, last + 1, body)
+                    }
+                    last += 1
+                }
+                return false
+            } else if container.kind == .array {
+                let index = indices[segment]
+                if index >= 0 {
+                    guard let element = document.element(node, at: index) else { return false }
+                    node = element
+                    segment += 1
+                    continue
+                }
+                var element = node &+ 1
+                while element < container.next {
+                    if resolve(document, element, segment, body) { return true }
+                    element = document[element].next
+                }
+                return false
+            } else {
+                return false
+            }
+        }
+        return body(node)
+    }
+
+    @inline(__always)
+    private func member(_ document: JSONDocument, _ object: UInt32, _ start: Int, _ end: Int) -> UInt32? {
+        document.member(object, UnsafeBufferPointer(start: bytes + start, count: end - start))
+    }
+}
+
+/// How a predicate reads a field on the hot path: a plain value with no reference counting (the path it points to
+/// is kept alive by the predicate's `FieldAccess`).
+struct FieldReader {
+    enum Tag: UInt8 { case normalized, source, outcome, preliminary, time, raw }
+    let tag: Tag
+    let field: EventField
+    /// The raw path (kept alive by the `FieldAccess` the reader was made from).
+    let path: Unmanaged<RawPath>?
+
+    init(_ access: FieldAccess) {
+        switch access.kind {
+        case .normalized(let field):
+            tag = .normalized
+            self.field = field
+            path = nil
+        case .source:
+            tag = .source
+            field = .uid
+            path = nil
+        case .outcome:
+            tag = .outcome
+            field = .uid
+            path = nil
+        case .preliminary:
+            tag = .preliminary
+            field = .uid
+            path = nil
+        case .time:
+            tag = .time
+            field = .uid
+            path = nil
+        case .raw(let rawPath):
+            tag = .raw
+            field = rawPath.shortcut?.field ?? .uid
+            path = Unmanaged.passUnretained(rawPath)
+        }
+    }
+
+    /// Calls `body` with each value of the field (a raw path crossing arrays has one per element); stops when `body`
+    /// returns true and returns whether it did.
+    @inline(__always)
+    func anyValue(_ context: EvaluationContext, _ body: (FieldValue) -> Bool) -> Bool {
+        let view = context.view
+        switch tag {
+        case .normalized:
+            return view.withField(field) { body(.text($0)) } ?? false
+        case .raw:
+            return path.unsafelyUnwrapped._withUnsafeGuaranteedRef { path in
+                if let shortcut = path.shortcut, view.source == shortcut.source, view.eventPointer.pointee.fields[shortcut.field.rawValue].isPresent {
+                    // The normalizer copied this very value; when it is absent the raw record decides (null, object…).
+                    return view.withField(shortcut.field) { body(.text($0)) } ?? false
+                }
+                let document = context.document
+                return path.anyNode(document, view.record) { node in
+                    switch document[node].kind {
+                    case .string:
+                        return document.withString(node) { body(.text($0)) }
+                    case .number, .true, .false:
+                        return body(.text(document.rawBytes(node)))
+                    case .null:
+                        return body(.null)
+                    case .object, .array:
+                        return body(.container(node))
+                    }
+                }
+            }
+        case .source:
+            return FieldAccess.sourceNames[Int(view.source.rawValue)].withUnsafeBufferPointer { body(.text($0)) }
+        case .outcome:
+            return FieldAccess.outcomeNames[Int(view.eventPointer.pointee.outcome.rawValue)].withUnsafeBufferPointer { body(.text($0)) }
+        case .preliminary:
+            guard view.source == .kubernetesAudit else { return false }
+            return FieldAccess.booleans[view.eventPointer.pointee.isPreliminary ? 1 : 0].withUnsafeBufferPointer { body(.text($0)) }
+        case .time:
+            let time = view.eventPointer.pointee.time
+            guard time != Event.unknownTime else { return false }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+                let count = TimeText.write(milliseconds: time, into: buffer.baseAddress!)
+                return body(.text(UnsafeBufferPointer(start: buffer.baseAddress, count: count)))
+            }
+        }
+    }
+
+    /// Calls `body` with every text the field holds, looking inside objects and arrays: an array gives each of its
+    /// elements; an object gives its JSON text and every scalar anywhere below it. Nulls give nothing.
+    @inline(__always)
+    func anyText(_ context: EvaluationContext, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        anyValue(context) { value in
+            switch value {
+            case .text(let bytes): return body(bytes)
+            case .null: return false
+            case .container(let node): return FieldAccess.anyText(in: context.document, node, body)
+            }
+        }
+    }
+
+    /// Whether the field is in the event at all (a null value counts).
+    func exists(_ context: EvaluationContext) -> Bool {
+        if tag == .raw {
+            return path.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.anyNode(context.document, context.view.record) { _ in true } }
+        }
+        return anyValue(context) { _ in true }
+    }
+
+    /// Whether the field has a value that is not null.
+    @inline(__always)
+    func hasNonNullValue(_ context: EvaluationContext) -> Bool {
+        anyValue(context) { value in
+            if case .null = value { return false }
+            return true
+        }
+    }
+}
