@@ -17,8 +17,9 @@ final class RawPath: Hashable, @unchecked Sendable, CustomStringConvertible {
     private let ends: UnsafeMutablePointer<Int>
     /// The array index a segment names, or -1.
     private let indices: UnsafeMutablePointer<Int>
-    /// A normalized field holding the same text for one source (read first: it costs nothing).
-    let shortcut: (source: EventSource, field: EventField)?
+    /// Per event source (by raw value), the normalized field holding the same text, or -1 (read first: it costs
+    /// nothing).
+    private let shortcutFields: UnsafeMutablePointer<Int16>
 
     init(_ dotted: String) {
         text = dotted
@@ -44,7 +45,17 @@ final class RawPath: Hashable, @unchecked Sendable, CustomStringConvertible {
             let isNumber = !segment.isEmpty && segment.allSatisfy { $0 &- UInt8(ascii: "0") < 10 }
             indices[k] = isNumber ? (Int(String(decoding: segment, as: UTF8.self)) ?? -1) : -1
         }
-        shortcut = RawPath.shortcuts[dotted]
+        shortcutFields = .allocate(capacity: EventSource.allCases.count)
+        for source in EventSource.allCases {
+            shortcutFields[Int(source.rawValue)] = RawPath.shortcuts[dotted]?[source].map { Int16($0.rawValue) } ?? -1
+        }
+    }
+
+    /// The normalized field that holds this path's value for events of `source`, if any.
+    @inline(__always)
+    func shortcut(for source: EventSource) -> EventField? {
+        let raw = shortcutFields[Int(source.rawValue)]
+        return raw < 0 ? nil : EventField(rawValue: Int(raw))
     }
 
     deinit {
@@ -52,14 +63,50 @@ final class RawPath: Hashable, @unchecked Sendable, CustomStringConvertible {
         starts.deallocate()
         ends.deallocate()
         indices.deallocate()
+        shortcutFields.deallocate()
     }
 
-    /// Raw fields the normalizers copy unchanged into a normalized field (same JSON value, same text).
-    static let shortcuts: [String: (source: EventSource, field: EventField)] = [
-        "eventName": (.cloudTrail, .apiOperation),
-        "eventSource": (.cloudTrail, .apiService),
-        "protoPayload.methodName": (.gcpAudit, .apiOperation),
-        "protoPayload.serviceName": (.gcpAudit, .apiService),
+    /// Raw fields the normalizers copy unchanged into a normalized field: whenever the normalized field is present
+    /// it is this very value (same text). When it is absent, the raw record is read, so a field the normalizer
+    /// fills from elsewhere too (actor.user, resource.name) must not be listed.
+    static let shortcuts: [String: [EventSource: EventField]] = [
+        "eventName": [.cloudTrail: .apiOperation],
+        "eventSource": [.cloudTrail: .apiService],
+        "eventID": [.cloudTrail: .uid],
+        "userAgent": [.cloudTrail: .userAgent, .kubernetesAudit: .userAgent],
+        "sourceIPAddress": [.cloudTrail: .srcIP],
+        "errorCode": [.cloudTrail: .errorCode],
+        "errorMessage": [.cloudTrail: .errorMessage],
+        "awsRegion": [.cloudTrail: .cloudRegion],
+        "recipientAccountId": [.cloudTrail: .cloudAccount],
+        "userIdentity.type": [.cloudTrail: .actorUserType],
+        "userIdentity.invokedBy": [.cloudTrail: .actorImpersonatedBy],
+        "userIdentity.sessionContext.sessionIssuer.arn": [.cloudTrail: .actorSessionIssuer],
+        "auditID": [.kubernetesAudit: .uid],
+        "stage": [.kubernetesAudit: .stage],
+        "objectRef.resource": [.kubernetesAudit: .resourceType],
+        "objectRef.namespace": [.kubernetesAudit: .resourceNamespace],
+        "objectRef.name": [.kubernetesAudit: .resourceName],
+        "objectRef.uid": [.kubernetesAudit: .resourceUID],
+        "responseStatus.code": [.kubernetesAudit: .statusCode],
+        "responseStatus.reason": [.kubernetesAudit: .errorCode],
+        "responseStatus.message": [.kubernetesAudit: .errorMessage],
+        "protoPayload.methodName": [.gcpAudit: .apiOperation],
+        "protoPayload.serviceName": [.gcpAudit: .apiService],
+        "protoPayload.resourceName": [.gcpAudit: .resourceName],
+        "protoPayload.requestMetadata.callerIp": [.gcpAudit: .srcIP],
+        "protoPayload.requestMetadata.callerSuppliedUserAgent": [.gcpAudit: .userAgent],
+        "protoPayload.status.code": [.gcpAudit: .statusCode],
+        "protoPayload.status.message": [.gcpAudit: .errorMessage],
+        "insertId": [.gcpAudit: .uid],
+        "entity": [.mlflowWebhook: .mlEntity],
+        "data.name": [.mlflowWebhook: .mlName],
+        "data.version": [.mlflowWebhook: .mlVersion],
+        "data.alias": [.mlflowWebhook: .mlAlias],
+        "data.key": [.mlflowWebhook: .mlTagKey],
+        "data.value": [.mlflowWebhook: .mlTagValue],
+        "data.source": [.mlflowWebhook: .mlSource],
+        "data.run_id": [.mlflowWebhook: .mlRunID],
     ]
 
     static func == (a: RawPath, b: RawPath) -> Bool { a.text == b.text }
@@ -152,7 +199,7 @@ struct FieldReader {
             path = nil
         case .raw(let rawPath):
             tag = .raw
-            field = rawPath.shortcut?.field ?? .uid
+            field = .uid
             path = Unmanaged.passUnretained(rawPath)
         }
     }
@@ -167,9 +214,9 @@ struct FieldReader {
             return view.withField(field) { body(.text($0)) } ?? false
         case .raw:
             return path.unsafelyUnwrapped._withUnsafeGuaranteedRef { path in
-                if let shortcut = path.shortcut, view.source == shortcut.source, view.eventPointer.pointee.fields[shortcut.field.rawValue].isPresent {
+                if let shortcut = path.shortcut(for: view.source), view.eventPointer.pointee.fields[shortcut.rawValue].isPresent {
                     // The normalizer copied this very value; when it is absent the raw record decides (null, object…).
-                    return view.withField(shortcut.field) { body(.text($0)) } ?? false
+                    return view.withField(shortcut) { body(.text($0)) } ?? false
                 }
                 let document = context.document
                 return path.anyNode(document, view.record) { node in

@@ -70,11 +70,16 @@ enum SyntheticRules {
 
     static let levels = ["low", "medium", "medium", "high", "critical"]
 
-    /// Calls the corpus generator emits often.
+    /// Calls the corpus generator emits (routine traffic in the benchmark corpus).
     static let frequentNames: Set<String> = [
-        "GetObject", "PutObject", "CreateTrainingJob", "DescribeTrainingJob", "AssumeRole", "Decrypt", "CreateModel",
-        "CreateEndpoint", "UpdateEndpoint", "CreateEndpointConfig", "CreateModelPackage", "UpdateModelPackage",
-        "CreateAccessKey", "AttachRolePolicy", "PutRolePolicy", "CreateProcessingJob",
+        "GetObject", "PutObject", "HeadObject", "ListObjects", "CreateTrainingJob", "DescribeTrainingJob",
+        "ListTrainingJobs", "AssumeRole", "GetCallerIdentity", "Decrypt", "GenerateDataKey", "CreateModel",
+        "CreateEndpoint", "UpdateEndpoint", "DescribeEndpoint", "ListEndpoints", "CreateEndpointConfig",
+        "CreateModelPackage", "UpdateModelPackage", "ListModelPackages", "DescribeModelPackage",
+        "DescribePipelineExecution", "CreateProcessingJob", "CreateAccessKey", "AttachRolePolicy", "PutRolePolicy",
+        "GetRole", "ListAttachedRolePolicies", "GetPolicyVersion", "DescribeInstances", "DescribeSecurityGroups",
+        "DescribeNetworkInterfaces", "CreateLogStream", "DescribeLogStreams", "CreateLogGroup",
+        "GetAuthorizationToken", "BatchGetImage", "GetDownloadUrlForLayer",
     ]
 
     static func rule(_ index: Int, _ random: inout CorpusRandom) -> String {
@@ -121,7 +126,10 @@ enum SyntheticRules {
                 lines += ["    selection_principal:", "        userIdentity.arn|contains: 'contractor-\(random.below(50))'"]
                 condition += " and selection_principal"
             case 1:
-                lines += ["    selection_error:", "        errorCode:", "            - AccessDenied", "            - UnauthorizedOperation"]
+                lines += [
+                    "    selection_error:", "        errorCode:", "            - AccessDenied", "            - UnauthorizedOperation",
+                    "        userIdentity.type: IAMUser", "        sourceIPAddress|startswith: '203.0.\(random.below(250)).'",
+                ]
                 condition += " and selection_error"
             case 2:
                 lines += ["    selection_parameter:", "        requestParameters.roleArn|endswith: '-admin-\(random.below(20))'"]
