@@ -90,28 +90,10 @@ struct FieldAccess: Hashable, Sendable, CustomStringConvertible {
         reader.anyText(context, body)
     }
 
+    /// A container reached by a field path matches through its JSON text and every scalar under it.
     static func anyText(in document: JSONDocument, _ node: UInt32, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
-        switch document[node].kind {
-        case .string:
-            return document.withString(node, body)
-        case .number, .true, .false:
-            return body(document.rawBytes(node))
-        case .null:
-            return false
-        case .array:
-            var stopped = false
-            document.forEachElement(node) { element in
-                if !stopped && anyText(in: document, element, body) { stopped = true }
-            }
-            return stopped
-        case .object:
-            if body(document.jsonText(node)) { return true }
-            var stopped = false
-            document.forEachMember(node) { _, value in
-                if !stopped && anyText(in: document, value, body) { stopped = true }
-            }
-            return stopped
-        }
+        if document[node].kind == .object && body(document.jsonText(node)) { return true }
+        return ValueWalk.anyText(in: document, node, includingKeys: false, body)
     }
 
     /// Whether the field is in the event at all (a null value counts).
@@ -125,10 +107,15 @@ struct FieldAccess: Hashable, Sendable, CustomStringConvertible {
 /// Searches a whole raw record: every key and every scalar value (strings with escapes decoded).
 enum RecordText {
     static func anyText(_ context: EvaluationContext, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
-        anyText(in: context.document, context.view.record, body)
+        ValueWalk.anyText(in: context.document, context.view.record, includingKeys: true, body)
     }
+}
 
-    private static func anyText(in document: JSONDocument, _ node: UInt32, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+/// Every scalar under a node (strings decoded), and optionally every key, depth first; stops when `body` says so.
+enum ValueWalk {
+    static func anyText(
+        in document: JSONDocument, _ node: UInt32, includingKeys: Bool, _ body: (UnsafeBufferPointer<UInt8>) -> Bool
+    ) -> Bool {
         switch document[node].kind {
         case .string:
             return document.withString(node, body)
@@ -139,14 +126,18 @@ enum RecordText {
         case .array:
             var stopped = false
             document.forEachElement(node) { element in
-                if !stopped && anyText(in: document, element, body) { stopped = true }
+                if !stopped && anyText(in: document, element, includingKeys: includingKeys, body) { stopped = true }
             }
             return stopped
         case .object:
             var stopped = false
             document.forEachMember(node) { key, value in
                 if stopped { return }
-                if document.withString(key, body) || anyText(in: document, value, body) { stopped = true }
+                if (includingKeys && document.withString(key, body))
+                    || anyText(in: document, value, includingKeys: includingKeys, body)
+                {
+                    stopped = true
+                }
             }
             return stopped
         }

@@ -10,18 +10,7 @@ final class Parsed {
     let tape = JSONTape(capacity: 16)
     let root: UInt32
 
-    init(_ text: String) throws(JSONError) {
-        let utf8 = Array(text.utf8)
-        count = utf8.count
-        bytes = .allocate(capacity: max(count, 1))
-        bytes.update(from: utf8, count: count)
-        do {
-            root = try JSONParser.parse(bytes, from: 0, to: count, into: tape)
-        } catch {
-            bytes.deallocate()
-            throw error
-        }
-    }
+    convenience init(_ text: String) throws(JSONError) { try self.init(bytes: Array(text.utf8)) }
 
     init(bytes raw: [UInt8]) throws(JSONError) {
         count = raw.count

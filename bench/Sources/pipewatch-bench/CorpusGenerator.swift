@@ -1,4 +1,5 @@
 import Foundation
+import PipewatchEvents
 
 // Deterministic synthetic audit records for benchmarks.
 //
@@ -188,18 +189,10 @@ private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }
 
-/// Proleptic Gregorian date of a day count since 1970-01-01 (Hinnant's algorithm).
+/// Calendar date of a day count since 1970-01-01.
 private func civilDate(days: Int64) -> (year: Int, month: Int, day: Int) {
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let day = doy - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-    return (Int(year), Int(month), Int(day))
+    let (c, _) = Timestamp.components(milliseconds: days * 86_400_000)
+    return (c.year, c.month, c.day)
 }
 
 private func monthAbbreviation(_ month: Int) -> StaticString {
