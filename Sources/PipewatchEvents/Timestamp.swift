@@ -104,12 +104,38 @@ public enum Timestamp {
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     public static func format(milliseconds: Int64) -> String {
-        let (c, m) = components(milliseconds: milliseconds)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: textLength) { buffer in
+            let count = write(milliseconds: milliseconds, into: buffer.baseAddress!)
+            return String(decoding: UnsafeBufferPointer(start: buffer.baseAddress, count: count), as: UTF8.self)
         }
-        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(m, 3))Z"
+    }
+
+    /// The length of `format`'s text.
+    public static let textLength = 24
+
+    /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 bytes, years 0–9999) without allocating; returns its length.
+    public static func write(milliseconds: Int64, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        let (c, millis) = components(milliseconds: milliseconds)
+        var k = 0
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var v = max(0, value)
+            for _ in 0..<width {
+                out[k] = UInt8(ascii: "0") + UInt8(v / divisor % 10)
+                v %= divisor
+                divisor /= 10
+                k += 1
+            }
+        }
+        func char(_ c: Unicode.Scalar) {
+            out[k] = UInt8(ascii: c)
+            k += 1
+        }
+        digits(c.year, 4); char("-"); digits(c.month, 2); char("-"); digits(c.day, 2); char("T")
+        digits(c.hour, 2); char(":"); digits(c.minute, 2); char(":"); digits(c.second, 2); char(".")
+        digits(millis, 3); char("Z")
+        return k
     }
 
     public struct Components: Sendable, Equatable {

@@ -43,6 +43,21 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
+    /// Writes a key given as `JSONWriter.quotedKey(name)` bytes (quoted, with its colon), so hot loops need not
+    /// re-encode and escape constant names.
+    public mutating func key(quoted: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: quoted)
+        needsComma = false
+    }
+
+    /// `"name":` as bytes, for `key(quoted:)`.
+    public static func quotedKey(_ name: String) -> [UInt8] {
+        var writer = JSONWriter(capacity: name.utf8.count + 4)
+        writer.key(name)
+        return writer.bytes
+    }
+
     public mutating func string(_ value: String) {
         separate()
         var value = value

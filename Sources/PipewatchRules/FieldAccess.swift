@@ -144,30 +144,3 @@ enum ValueWalk {
     }
 }
 
-/// Event times as text without allocating.
-enum TimeText {
-    /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 bytes) and returns its length.
-    static func write(milliseconds: Int64, into out: UnsafeMutablePointer<UInt8>) -> Int {
-        let (c, millis) = Timestamp.components(milliseconds: milliseconds)
-        var k = 0
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var v = max(0, value)
-            for _ in 0..<width {
-                out[k] = UInt8(ascii: "0") + UInt8(v / divisor % 10)
-                v %= divisor
-                divisor /= 10
-                k += 1
-            }
-        }
-        func char(_ c: Unicode.Scalar) {
-            out[k] = UInt8(ascii: c)
-            k += 1
-        }
-        digits(c.year, 4); char("-"); digits(c.month, 2); char("-"); digits(c.day, 2); char("T")
-        digits(c.hour, 2); char(":"); digits(c.minute, 2); char(":"); digits(c.second, 2); char(".")
-        digits(millis, 3); char("Z")
-        return k
-    }
-}

@@ -243,7 +243,7 @@ struct FieldReader {
             let time = view.eventPointer.pointee.time
             guard time != Event.unknownTime else { return false }
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
-                let count = TimeText.write(milliseconds: time, into: buffer.baseAddress!)
+                let count = Timestamp.write(milliseconds: time, into: buffer.baseAddress!)
                 return body(.text(UnsafeBufferPointer(start: buffer.baseAddress, count: count)))
             }
         }
