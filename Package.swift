@@ -51,6 +51,9 @@ let package = Package(
         .testTarget(
             name: "PipewatchRulesTests", dependencies: ["PipewatchRules", "PipewatchEvents", "PipewatchJSON"],
             exclude: ["Fixtures"]),
+        .testTarget(name: "PipewatchOutputTests", dependencies: [
+            "PipewatchOutput", "PipewatchEngine", "PipewatchEvents", "PipewatchJSON",
+        ]),
         .testTarget(name: "PipewatchEngineTests", dependencies: [
             "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON", "CZstd", "CZlib",
         ]),

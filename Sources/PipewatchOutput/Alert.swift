@@ -2,6 +2,17 @@ import PipewatchEvents
 import PipewatchJSON
 
 /// Sigma's levels and what they mean in each output format (one table, so every formatter agrees).
+///
+/// | level         | OCSF severity_id | CEF (0–10) | LEEF sev (1–10) | syslog (RFC 5424) |
+/// |---------------|------------------|------------|-----------------|-------------------|
+/// | informational | 1 Informational  | 1 (Low)    | 1               | 6 Informational   |
+/// | low           | 2 Low            | 3 (Low)    | 3               | 5 Notice          |
+/// | medium        | 3 Medium         | 5 (Medium) | 5               | 4 Warning         |
+/// | high          | 4 High           | 8 (High)   | 8               | 3 Error           |
+/// | critical      | 5 Critical       | 10 (Very-High) | 10          | 2 Critical        |
+///
+/// CEF bands are ArcSight's: 0–3 Low, 4–6 Medium, 7–8 High, 9–10 Very-High. LEEF has no 0. Syslog severity is
+/// inverted (0 is the most severe). ECS `event.severity` reuses the CEF number.
 public enum Severity: String, Sendable, CaseIterable {
     case informational, low, medium, high, critical
 
@@ -28,6 +39,31 @@ public enum Severity: String, Sendable, CaseIterable {
         case .medium: return "Medium"
         case .high: return "High"
         case .critical: return "Critical"
+        }
+    }
+
+    /// CEF header Severity, an integer 0–10.
+    public var cefSeverity: Int {
+        switch self {
+        case .informational: return 1
+        case .low: return 3
+        case .medium: return 5
+        case .high: return 8
+        case .critical: return 10
+        }
+    }
+
+    /// LEEF `sev`, an integer 1–10 (0 is out of range).
+    public var leefSeverity: Int { cefSeverity }
+
+    /// RFC 5424 severity (the low three bits of PRI): 0 Emergency … 7 Debug.
+    public var syslogSeverity: Int {
+        switch self {
+        case .informational: return 6
+        case .low: return 5
+        case .medium: return 4
+        case .high: return 3
+        case .critical: return 2
         }
     }
 }

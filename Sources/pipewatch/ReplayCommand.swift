@@ -4,10 +4,12 @@ import PipewatchEngine
 import PipewatchOutput
 import PipewatchRules
 
+extension AlertFormat: ExpressibleByArgument {}
+
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Run the whole pipeline on files: alerts as NDJSON OCSF Detection Findings on stdout.",
+        abstract: "Run the whole pipeline on files: alerts on stdout (OCSF Detection Findings by default).",
         discussion: """
             Rules whose logsource Pipewatch does not read (e.g. Windows rules in a SigmaHQ checkout) are skipped \
             and counted; a rule with an error stops the run before any input is read, naming file, line and reason.
@@ -19,6 +21,12 @@ struct ReplayCommand: ParsableCommand {
     var rulePaths: [String]
 
     @OptionGroup var ruleOptions: RuleLoadingOptions
+
+    @Option(help: ArgumentHelp(
+        "Alert format on stdout, one alert per line.",
+        discussion: "ocsf: OCSF 1.1 Detection Finding JSON; cef: ArcSight CEF; leef: QRadar LEEF 2.0; ecs: Elastic Common Schema JSON; hec: Splunk HEC event envelope.",
+        valueName: AlertFormat.allCases.map(\.rawValue).joined(separator: "|")))
+    var format: AlertFormat = .ocsf
 
     func run() throws {
         let ruleSet = RuleSet(paths: rulePaths, options: try ruleOptions.loadOptions(skipUnsupported: true))
@@ -35,7 +43,7 @@ struct ReplayCommand: ParsableCommand {
             deadLetter: try input.makeDeadLetter(), showProgress: input.showProgress, maxRecordBytes: input.maxRecordBytes)
         let stats = try replay.run(input.inputs) { decoder, _ in
             try detection.evaluate(decoder) { alert in
-                var line = OCSFDetectionFinding.format(alert)
+                var line = format.format(alert)
                 line.append(0x0A)
                 try output.write(line)
             }

@@ -154,4 +154,18 @@ struct PipewatchProcess {
         }
         #expect(result.stderr.contains("alerts: \(alerts.count)"))
     }
+
+    @Test(arguments: ["cef", "leef", "ecs", "hec"])
+    func replayWritesEveryFormatOneAlertPerLine(format: String) throws {
+        let result = try PipewatchProcess.run(["replay", "samples/", "--rules", "rules/", "--format", format])
+        #expect(result.status == 2)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 40, "one line per alert")
+        switch format {
+        case "cef": #expect(lines.allSatisfy { $0.hasPrefix("CEF:0|Pipewatch|Pipewatch|") })
+        case "leef": #expect(lines.allSatisfy { $0.hasPrefix("LEEF:2.0|Pipewatch|Pipewatch|") })
+        default:
+            for line in lines { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any]) }
+        }
+    }
 }
