@@ -97,6 +97,8 @@ public enum JSONParser {
                 n += 1
                 i = close + 1
             case UInt8(ascii: "{"):
+                // Objects and arrays open in two near-identical cases: folding them into one (kind chosen at run
+                // time) measured 1–2 % slower.
                 guard depth < maxDepth else { throw fail(.tooDeep, i) }
                 nodes[n] = JSONNode(start: UInt32(i), end: 0, next: 0, kind: .object, flags: 0)
                 stack[depth] = UInt32(n)
