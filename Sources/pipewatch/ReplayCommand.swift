@@ -28,6 +28,19 @@ struct ReplayCommand: ParsableCommand {
         valueName: AlertFormat.allCases.map(\.rawValue).joined(separator: "|")))
     var format: AlertFormat = .ocsf
 
+    @Option(name: .customLong("output"), help: ArgumentHelp(
+        "Where alerts go, as FORMAT:SINK (repeatable); without it, --format on stdout.",
+        discussion: "Sinks: stdout; file:PATH[?max-bytes=N&keep=N&fsync=batch|none] (appends; rotates past max-bytes into PATH.1…PATH.keep; fsync=batch, the default, acknowledges a batch only once it is on disk). Example: --output cef:file:/var/log/pipewatch.cef?max-bytes=104857600",
+        valueName: "format:sink"))
+    var outputs: [String] = []
+
+    @Option(name: .customLong("alert-dead-letter"), help: "NDJSON file for alerts a sink refused or could not take after its retries (default: stderr).")
+    var alertDeadLetter: String?
+
+    func validate() throws {
+        for output in outputs { _ = try OutputSpecification(parsing: output) }
+    }
+
     func run() throws {
         let ruleSet = RuleSet(paths: rulePaths, options: try ruleOptions.loadOptions(skipUnsupported: true))
         for warning in ruleSet.warnings { printToStandardError(["warning: \(warning)"]) }
@@ -37,20 +50,36 @@ struct ReplayCommand: ParsableCommand {
         }
         printToStandardError(["rules: \(ruleSet.rules.count) loaded, \(ruleSet.skipped.count) skipped (logsource not read by Pipewatch)"])
 
+        let specifications = outputs.isEmpty
+            ? [OutputSpecification(format: format, destination: .stdout)]
+            : try outputs.map { try OutputSpecification(parsing: $0) }
+        let queues = specifications.map {
+            DeliveryQueue(sink: $0.makeSink(), deadLetterPath: alertDeadLetter)
+        }
         let detection = Detection(ruleSet: ruleSet)
-        let output = OutputFile.standardOutput()
         let replay = FileReplay(
             deadLetter: try input.makeDeadLetter(), showProgress: input.showProgress, maxRecordBytes: input.maxRecordBytes)
+        var batchID: UInt64 = 0
+        var batches = [[[UInt8]]](repeating: [], count: specifications.count)
         let stats = try replay.run(input.inputs) { decoder, _ in
-            try detection.evaluate(decoder) { alert in
-                var line = format.format(alert)
-                line.append(0x0A)
-                try output.write(line)
+            detection.evaluate(decoder) { alert in
+                for (k, specification) in specifications.enumerated() { batches[k].append(specification.format.format(alert)) }
+            }
+            // One batch per chunk and sink; a full sink queue blocks here (backpressure).
+            for (k, queue) in queues.enumerated() where !batches[k].isEmpty {
+                batchID += 1
+                queue.submit(DeliveryQueue.Batch(id: batchID, payloads: batches[k]))
+                batches[k].removeAll(keepingCapacity: true)
             }
         }
-        try output.flush()
-        printToStandardError(stats.summaryLines() + detection.summaryLines()
+        for queue in queues { queue.close() }
+        let sinkLines = queues.map { queue in
+            let counts = queue.statistics
+            return "sink \(queue.sink.name): \(counts.delivered) batches delivered, \(counts.deadLettered) dead-lettered, \(counts.failedAttempts) failed attempts"
+        }
+        printToStandardError(stats.summaryLines() + detection.summaryLines() + sinkLines
             + [String(format: "events/s: %.0f", stats.seconds > 0 ? Double(stats.events) / stats.seconds : 0)])
-        if stats.badRecords > 0 || !stats.inputErrors.isEmpty { throw ExitStatus.incomplete }
+        let alertsDeadLettered = queues.contains { $0.statistics.deadLettered > 0 }
+        if stats.badRecords > 0 || !stats.inputErrors.isEmpty || alertsDeadLettered { throw ExitStatus.incomplete }
     }
 }

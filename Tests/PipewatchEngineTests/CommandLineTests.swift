@@ -155,6 +155,25 @@ struct PipewatchProcess {
         #expect(result.stderr.contains("alerts: \(alerts.count)"))
     }
 
+    @Test func replayDeliversToSeveralOutputsAtOnce() throws {
+        let dir = try TemporaryDirectory()
+        let file = dir.path("alerts.leef")
+        let result = try PipewatchProcess.run([
+            "replay", "samples/", "--rules", "rules/", "--output", "leef:file:\(file)?max-bytes=1000000&fsync=batch",
+            "--output", "ocsf:stdout",
+        ])
+        #expect(result.status == 2)
+        #expect(result.stdout.split(separator: "\n").count == 40)
+        let leef = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        #expect(leef.count == 40 && leef.allSatisfy { $0.hasPrefix("LEEF:2.0|") })
+        #expect(result.stderr.contains("sink file:\(file):") && result.stderr.contains("0 dead-lettered"))
+
+        let bad = try PipewatchProcess.run(["replay", "samples/", "--rules", "rules/", "--output", "cef:ftp://x"])
+        #expect(bad.status != 0 && bad.status != 2)
+        #expect(bad.stderr.contains("unknown sink 'ftp://x'"))
+        #expect(!bad.stderr.contains("rules:"), "refused before any work")
+    }
+
     @Test(arguments: ["cef", "leef", "ecs", "hec"])
     func replayWritesEveryFormatOneAlertPerLine(format: String) throws {
         let result = try PipewatchProcess.run(["replay", "samples/", "--rules", "rules/", "--format", format])
