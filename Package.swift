@@ -16,7 +16,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        // System libraries (Debian: libzstd-dev, zlib1g-dev, libhyperscan-dev).
+        // System libraries (Debian: librdkafka-dev, libzstd-dev, zlib1g-dev, libhyperscan-dev).
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CHyperscan", pkgConfig: "libhs", providers: [.apt(["libhyperscan-dev"])]),
@@ -34,7 +35,7 @@ let package = Package(
         .target(name: "PipewatchOutput", dependencies: ["PipewatchJSON", "PipewatchEvents", "PipewatchRules"]),
         // Inputs, decompression, batching and the pipeline.
         .target(name: "PipewatchEngine", dependencies: [
-            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "CZstd", "CZlib",
+            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "CZstd", "CZlib", "CRdKafka",
         ]),
         .executableTarget(name: "pipewatch", dependencies: [
             "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents",
@@ -54,6 +55,7 @@ let package = Package(
         .testTarget(name: "PipewatchOutputTests", dependencies: [
             "PipewatchOutput", "PipewatchEngine", "PipewatchEvents", "PipewatchJSON",
         ]),
+        .testTarget(name: "PipewatchKafkaTests", dependencies: ["PipewatchEngine", "PipewatchEvents", "CRdKafka"]),
         .testTarget(name: "PipewatchEngineTests", dependencies: [
             "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON", "CZstd", "CZlib",
         ]),
