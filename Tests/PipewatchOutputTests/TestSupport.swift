@@ -1,27 +1,9 @@
 import Foundation
+@_exported import PipewatchTestSupport
 import PipewatchEngine
 import PipewatchEvents
 import PipewatchOutput
 import Testing
-
-/// A scratch directory removed when the test ends.
-final class TemporaryDirectory {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("pipewatch-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        let file = url.appendingPathComponent(name)
-        try Data(text.utf8).write(to: file)
-        return file.path
-    }
-}
 
 /// Decodes one record (one JSON line) into an alert for `rule`.
 func makeAlert(_ record: String, rule: AlertRule = HostileRecords.rule) throws -> Alert {
