@@ -16,11 +16,14 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        // System libraries (Debian: librdkafka-dev, libzstd-dev, zlib1g-dev, libhyperscan-dev).
+        // System libraries (Debian: librdkafka-dev, libzstd-dev, zlib1g-dev, libhyperscan-dev, libcurl4-openssl-dev).
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CHyperscan", pkgConfig: "libhs", providers: [.apt(["libhyperscan-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // A blocking libcurl client for the HTTP sinks (curl_easy_setopt is variadic: Swift cannot call it).
+        .target(name: "CHTTPClient", dependencies: ["CCurl"]),
 
         // The parser core: record framing and a tape document with zero-copy field access.
         .target(name: "PipewatchJSON", swiftSettings: hotPath),
@@ -32,7 +35,9 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: hotPath),
         // Alerts, formatters and sinks.
-        .target(name: "PipewatchOutput", dependencies: ["PipewatchJSON", "PipewatchEvents", "PipewatchRules"]),
+        .target(name: "PipewatchOutput", dependencies: [
+            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "CHTTPClient", "CZlib",
+        ]),
         // Inputs, decompression, batching and the pipeline.
         .target(name: "PipewatchEngine", dependencies: [
             "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "CZstd", "CZlib", "CRdKafka",
@@ -52,12 +57,18 @@ let package = Package(
         .testTarget(
             name: "PipewatchRulesTests", dependencies: ["PipewatchRules", "PipewatchEvents", "PipewatchJSON"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "PipewatchOutputTests", dependencies: [
-            "PipewatchOutput", "PipewatchEngine", "PipewatchEvents", "PipewatchJSON",
+        // What several test targets share: scratch directories, child processes, loopback ports.
+        .target(name: "PipewatchTestSupport", path: "Tests/PipewatchTestSupport"),
+        .testTarget(
+            name: "PipewatchOutputTests",
+            dependencies: ["PipewatchOutput", "PipewatchEngine", "PipewatchEvents", "PipewatchJSON", "PipewatchTestSupport"],
+            exclude: ["Collector"]),
+        .testTarget(name: "PipewatchKafkaTests", dependencies: [
+            "PipewatchEngine", "PipewatchEvents", "PipewatchOutput", "CRdKafka", "PipewatchTestSupport",
         ]),
-        .testTarget(name: "PipewatchKafkaTests", dependencies: ["PipewatchEngine", "PipewatchEvents", "CRdKafka"]),
         .testTarget(name: "PipewatchEngineTests", dependencies: [
             "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON", "CZstd", "CZlib",
+            "PipewatchTestSupport",
         ]),
     ],
     swiftLanguageModes: [.v6]
