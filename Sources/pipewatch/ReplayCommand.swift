@@ -30,7 +30,7 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(name: .customLong("output"), help: ArgumentHelp(
         "Where alerts go, as FORMAT:SINK (repeatable); without it, --format on stdout.",
-        discussion: "Sinks: stdout; file:PATH[?max-bytes=N&keep=N&fsync=batch|none] (appends; rotates past max-bytes into PATH.1…PATH.keep; fsync=batch, the default, acknowledges a batch only once it is on disk). Example: --output cef:file:/var/log/pipewatch.cef?max-bytes=104857600",
+        discussion: "Sinks: stdout; file:PATH[?max-bytes=N&keep=N&fsync=batch|none]; splunk+https://HOST:PORT?token-env=NAME; https://HOST/PATH (JSON lines); syslog+udp|tcp|tls://HOST:PORT; kafka://BROKER:PORT/TOPIC. README.md lists every option. Example: --output cef:syslog+tls://127.0.0.1:6514?ca=ca.pem",
         valueName: "format:sink"))
     var outputs: [String] = []
 
@@ -53,33 +53,20 @@ struct ReplayCommand: ParsableCommand {
         let specifications = outputs.isEmpty
             ? [OutputSpecification(format: format, destination: .stdout)]
             : try outputs.map { try OutputSpecification(parsing: $0) }
-        let queues = specifications.map {
-            DeliveryQueue(sink: $0.makeSink(), deadLetterPath: alertDeadLetter)
-        }
+        let outputs = try AlertOutputs(specifications, deadLetterPath: alertDeadLetter)
         let detection = Detection(ruleSet: ruleSet)
         let replay = FileReplay(
             deadLetter: try input.makeDeadLetter(), showProgress: input.showProgress, maxRecordBytes: input.maxRecordBytes)
         var batchID: UInt64 = 0
-        var batches = [[[UInt8]]](repeating: [], count: specifications.count)
         let stats = try replay.run(input.inputs) { decoder, _ in
-            detection.evaluate(decoder) { alert in
-                for (k, specification) in specifications.enumerated() { batches[k].append(specification.format.format(alert)) }
-            }
-            // One batch per chunk and sink; a full sink queue blocks here (backpressure).
-            for (k, queue) in queues.enumerated() where !batches[k].isEmpty {
-                batchID += 1
-                queue.submit(DeliveryQueue.Batch(id: batchID, payloads: batches[k]))
-                batches[k].removeAll(keepingCapacity: true)
-            }
+            detection.evaluate(decoder) { outputs.append($0) }
+            // One batch per chunk; a full sink queue blocks here (backpressure).
+            batchID += 1
+            outputs.submit(batch: batchID)
         }
-        for queue in queues { queue.close() }
-        let sinkLines = queues.map { queue in
-            let counts = queue.statistics
-            return "sink \(queue.sink.name): \(counts.delivered) batches delivered, \(counts.deadLettered) dead-lettered, \(counts.failedAttempts) failed attempts"
-        }
-        printToStandardError(stats.summaryLines() + detection.summaryLines() + sinkLines
+        outputs.close()
+        printToStandardError(stats.summaryLines() + detection.summaryLines() + outputs.summaryLines()
             + [String(format: "events/s: %.0f", stats.seconds > 0 ? Double(stats.events) / stats.seconds : 0)])
-        let alertsDeadLettered = queues.contains { $0.statistics.deadLettered > 0 }
-        if stats.badRecords > 0 || !stats.inputErrors.isEmpty || alertsDeadLettered { throw ExitStatus.incomplete }
+        if stats.badRecords > 0 || !stats.inputErrors.isEmpty || outputs.anyDeadLettered { throw ExitStatus.incomplete }
     }
 }
