@@ -38,9 +38,13 @@ let package = Package(
         .target(name: "PipewatchOutput", dependencies: [
             "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "CHTTPClient", "CZlib",
         ]),
+        // Correlations and statistical detectors in event time: windows, watermarks, tuning, state snapshots.
+        .target(name: "PipewatchDetectors", dependencies: [
+            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput",
+        ], swiftSettings: hotPath),
         // Inputs, decompression, batching and the pipeline.
         .target(name: "PipewatchEngine", dependencies: [
-            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "CZstd", "CZlib", "CRdKafka",
+            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "PipewatchDetectors", "CZstd", "CZlib", "CRdKafka",
         ]),
         .executableTarget(name: "pipewatch", dependencies: [
             "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents",
@@ -48,11 +52,15 @@ let package = Package(
         ]),
         .executableTarget(
             name: "pipewatch-bench",
-            dependencies: ["PipewatchEngine", "PipewatchJSON", "PipewatchEvents", "PipewatchRules",
+            dependencies: ["PipewatchEngine", "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchDetectors",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "bench/Sources/pipewatch-bench"),
 
         .testTarget(name: "PipewatchJSONTests", dependencies: ["PipewatchJSON"]),
+        .testTarget(name: "PipewatchDetectorsTests", dependencies: [
+            "PipewatchDetectors", "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON",
+            "PipewatchTestSupport",
+        ]),
         .testTarget(name: "PipewatchEventsTests", dependencies: ["PipewatchEvents", "PipewatchJSON"]),
         .testTarget(
             name: "PipewatchRulesTests", dependencies: ["PipewatchRules", "PipewatchEvents", "PipewatchJSON"],

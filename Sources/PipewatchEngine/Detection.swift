@@ -1,37 +1,65 @@
+import PipewatchDetectors
 import PipewatchEvents
 import PipewatchOutput
 import PipewatchRules
 
-/// The stateless half of detection: evaluates each event of a chunk against the compiled rules and turns every
-/// match into an alert. One instance per thread (its evaluator keeps scratch space).
+/// Detection: evaluates each event of a chunk against the compiled rules, turns every match of a stand-alone rule
+/// into an alert, and hands the matches that correlations, detectors and tuned rules read to the detector stage,
+/// whose alerts follow in event time. One instance per thread (its evaluator keeps scratch space).
 public final class Detection {
     public let ruleSet: RuleSet
     private let evaluator: RuleEvaluator
     /// What alerts say about each rule, made once per rule rather than once per alert.
     private let alertRules: [AlertRule]
-    /// Alerts raised per rule (index = rule index).
+    /// Alerts raised per rule (index = rule index), stand-alone matches only.
     public private(set) var alertsPerRule: [Int]
+    /// The stateful stage (nil when the rules have no correlation, detector or tuning).
+    public let detectors: DetectorStage?
+    private let plain: [Bool]
+    private let consumed: [Bool]
 
-    public init(ruleSet: RuleSet) {
+    public init(ruleSet: RuleSet, detectorOptions: DetectorOptions = DetectorOptions()) {
         self.ruleSet = ruleSet
         evaluator = ruleSet.engine.makeEvaluator()
         alertRules = ruleSet.rules.map(Detection.alertRule)
         alertsPerRule = [Int](repeating: 0, count: ruleSet.rules.count)
+        let stage = DetectorStage(ruleSet: ruleSet, options: detectorOptions)
+        detectors = stage.isEmpty ? nil : stage
+        plain = stage.plainAlerts
+        consumed = stage.consumed
     }
 
-    /// Calls `handle` with an alert for every rule that matches an event of the decoder's last chunk.
-    public func evaluate(_ decoder: EventDecoder, _ handle: (Alert) throws -> Void) rethrows {
-        try decoder.forEachView { _, view in
+    /// Calls `handle` with an alert for every stand-alone rule that matches an event of the decoder's last chunk,
+    /// then with the alerts of the detector stage that the chunk's events let through the watermark. Events for
+    /// which `skip` (given the event's index in the chunk) is true are left out, as when resuming mid-file.
+    public func evaluate(_ decoder: EventDecoder, skip: ((Int) -> Bool)? = nil, _ handle: (Alert) throws -> Void) rethrows {
+        try decoder.forEachView { index, view in
+            if let skip, skip(index) { return }
+            detectors?.observe(time: view.event.time)
             try evaluator.forEachMatch(in: view) { rule in
-                alertsPerRule[rule.index] += 1
-                try handle(Alert(rule: alertRules[rule.index], view: view))
+                if plain[rule.index] {
+                    alertsPerRule[rule.index] += 1
+                    try handle(Alert(rule: alertRules[rule.index], view: view))
+                }
+                if consumed[rule.index] { detectors?.ingest(view, rule: rule.index) }
             }
         }
+        guard let detectors else { return }
+        detectors.advance()
+        for alert in detectors.takeAlerts() { try handle(alert) }
     }
 
-    public var totalAlerts: Int { alertsPerRule.reduce(0, +) }
+    /// The end of the input: the detector stage judges what the last events closed. Not called when the stream
+    /// goes on in a later run (its state is saved instead).
+    public func finish(_ handle: (Alert) throws -> Void) rethrows {
+        guard let detectors else { return }
+        detectors.finish()
+        for alert in detectors.takeAlerts() { try handle(alert) }
+    }
 
-    /// Summary lines: alerts per rule that fired, most first.
+    public var totalAlerts: Int { alertsPerRule.reduce(0, +) + (detectors?.statistics.alerts ?? 0) }
+
+    /// Summary lines: alerts per rule that fired, most first, then the detector stage's.
     public func summaryLines() -> [String] {
         var lines = ["alerts: \(totalAlerts)"]
         let fired = alertsPerRule.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }
@@ -39,7 +67,7 @@ public final class Detection {
             let rule = ruleSet.rules[index]
             lines.append("  \(count)  \(rule.title) [\(rule.reference)]")
         }
-        return lines
+        return lines + (detectors?.summaryLines() ?? [])
     }
 
     static func alertRule(_ rule: Rule) -> AlertRule {

@@ -8,9 +8,9 @@ public struct RuleLoadOptions: Sendable {
     public var fieldMapping: FieldMapping
     /// Values of `%placeholders%` for the `expand` modifier.
     public var placeholders: Placeholders
-    /// What to do with documents Pipewatch cannot run: rules of logsources it does not read, and correlation rules.
-    /// `false` (`rules check`): each is a problem. `true` (loading a rule directory for replay, e.g. a whole SigmaHQ
-    /// checkout): each is skipped and counted in `RuleSet.skipped`.
+    /// What to do with documents Pipewatch cannot run: rules of logsources it does not read, and correlations or
+    /// detectors that reference rules which did not load. `false` (`rules check`): each is a problem. `true` (loading
+    /// a rule directory for replay, e.g. a whole SigmaHQ checkout): each is skipped and counted in `RuleSet.skipped`.
     public var skipUnsupported: Bool
 
     public init(fieldMapping: FieldMapping = .sigmaDefault, placeholders: Placeholders = .none, skipUnsupported: Bool = false) {
@@ -53,6 +53,14 @@ public final class RuleSet: Sendable {
     /// The rule files read, in order.
     public let files: [String]
     public let engine: RuleEngine
+    /// Sigma correlation rules (`correlation:` documents), references resolved.
+    public let correlations: [CorrelationRule]
+    /// Statistical detectors (`detector:` documents), references resolved.
+    public let detectors: [DetectorRule]
+    /// The `tuning` block of detection rules that have one, by rule index.
+    public let ruleTuning: [Int: Tuning]
+    /// How the rules were loaded (the field mapping that correlations and detectors read fields with).
+    public let options: RuleLoadOptions
 
     /// Loads rule files and directories (recursively: files ending in .yml or .yaml, in sorted order).
     public convenience init(paths: [String], options: RuleLoadOptions = RuleLoadOptions()) {
@@ -60,17 +68,21 @@ public final class RuleSet: Sendable {
         for file in RuleFiles.expand(paths, problems: &loader.problems) {
             loader.load(file: file)
         }
-        self.init(loader.finish())
+        self.init(loader.finish(), options: options)
     }
 
     /// Loads rules from YAML text (one or more documents).
     public convenience init(yaml: String, file: String = "<rules>", options: RuleLoadOptions = RuleLoadOptions()) {
         var loader = RuleLoader(options: options)
         loader.load(text: yaml, file: file)
-        self.init(loader.finish())
+        self.init(loader.finish(), options: options)
     }
 
-    private init(_ result: RuleLoader.Result) {
+    private init(_ result: RuleLoader.Result, options: RuleLoadOptions) {
+        self.options = options
+        correlations = result.correlations
+        detectors = result.detectors
+        ruleTuning = result.ruleTuning
         rules = result.rules
         filters = result.filters
         problems = result.problems
@@ -144,6 +156,9 @@ struct RuleLoader {
         var warnings: [RuleProblem]
         var skipped: [RuleProblem]
         var files: [String]
+        var correlations: [CorrelationRule]
+        var detectors: [DetectorRule]
+        var ruleTuning: [Int: Tuning]
     }
 
     let options: RuleLoadOptions
@@ -155,6 +170,9 @@ struct RuleLoader {
     var skipped: [RuleProblem] = []
     var files: [String] = []
     var ids: [String: (file: String, line: Int)] = [:]
+    var pendingCorrelations: [PendingCorrelation] = []
+    var pendingDetectors: [PendingDetector] = []
+    var ruleTuning: [Int: Tuning] = [:]
 
     init(options: RuleLoadOptions) {
         self.options = options
@@ -183,7 +201,7 @@ struct RuleLoader {
         }
     }
 
-    private mutating func problem(_ file: String, _ line: Int, _ reason: String) {
+    mutating func problem(_ file: String, _ line: Int, _ reason: String) {
         problems.append(RuleProblem(file: file, line: line, reason: reason))
     }
 
@@ -196,25 +214,26 @@ struct RuleLoader {
             problem(file, action.line, "rule collections ('action: \(action.text ?? "")') are Sigma 1.0 syntax and not supported; write each rule as a complete document")
             return
         }
-        if let correlation = document["correlation"] {
-            let reason = "correlation rules are not supported by the rule engine yet"
-            if options.skipUnsupported {
-                skipped.append(RuleProblem(file: file, line: correlation.line, reason: reason))
-            } else {
-                problem(file, correlation.line, reason)
-            }
+        if document["correlation"] != nil {
+            loadCorrelation(document, file: file)
+            return
+        }
+        if document["detector"] != nil {
+            loadDetector(document, file: file)
             return
         }
         if document["filter"] != nil && document["detection"] == nil {
             loadFilter(document, file: file)
             return
         }
+        let rulesBefore = rules.count
         loadRule(document, file: file)
+        if rules.count > rulesBefore { loadRuleTuning(document, file: file, rule: rulesBefore) }
     }
 
     // MARK: Rules
 
-    private mutating func loadRule(_ document: YAMLNode, file: String) {
+    mutating func loadRule(_ document: YAMLNode, file: String) {
         let before = problems.count
         // Metadata.
         if let title = document["title"] {
@@ -296,13 +315,13 @@ struct RuleLoader {
         programs.append(RuleProgram(expression: expression.optimized(), filters: []))
     }
 
-    private mutating func checkScalar(_ document: YAMLNode, _ key: String, _ file: String) {
+    mutating func checkScalar(_ document: YAMLNode, _ key: String, _ file: String) {
         if let node = document[key], !node.isScalar {
             problem(file, node.line, "\(key) must be a string, not \(node.kindName)")
         }
     }
 
-    private mutating func checkList(_ document: YAMLNode, _ key: String, _ file: String) {
+    mutating func checkList(_ document: YAMLNode, _ key: String, _ file: String) {
         guard let node = document[key] else { return }
         if node.isScalar { return }  // a single value is accepted
         guard let items = node.sequence else {
@@ -436,8 +455,10 @@ struct RuleLoader {
 
     mutating func finish() -> Result {
         attachFilters()
+        let (correlations, detectors) = resolveCorrelations()
         return Result(
             rules: rules, programs: programs, filters: filterDocuments.map(\.filter), problems: problems,
-            warnings: warnings, skipped: skipped, files: files)
+            warnings: warnings, skipped: skipped, files: files, correlations: correlations, detectors: detectors,
+            ruleTuning: ruleTuning)
     }
 }

@@ -193,7 +193,7 @@ import Testing
                 timespan: 5m
                 condition: {gte: 10}
             """
-        #expect(RuleSet(yaml: correlation).problems.map(\.reason) == ["correlation rules are not supported by the rule engine yet"])
+        #expect(RuleSet(yaml: correlation).problems.map(\.reason) == ["correlation 'many failures' references 'x', which is not loaded"])
         let lenient = RuleSet(yaml: correlation, options: RuleLoadOptions(skipUnsupported: true))
         #expect(lenient.problems.isEmpty)
         #expect(lenient.skipped.count == 1)

@@ -1,0 +1,525 @@
+import PipewatchEvents
+import PipewatchJSON
+import PipewatchOutput
+import PipewatchRules
+
+/// The raw bytes of the event a detector may cite as evidence. Copied once when the event is matched, and
+/// normalized again only if an alert is made from it (normalization is deterministic, so the alert shows exactly
+/// what the original event showed).
+final class Evidence: @unchecked Sendable {
+    /// The detection rule that matched the event.
+    let rule: Int32
+    let bytes: [UInt8]
+
+    init(rule: Int32, bytes: [UInt8]) {
+        self.rule = rule
+        self.bytes = bytes
+    }
+}
+
+/// One matched event (or one match of a correlation) on its way through the detectors: its event time, a content
+/// hash that orders records of the same millisecond the same way whatever order they arrived in, the feed it
+/// belongs to (a rule, or a correlation), the field values its consumers read, and its evidence.
+struct Record {
+    var time: Int64
+    var order: UInt64
+    var feed: Int32
+    var values: [String?]
+    var evidence: Evidence?
+
+    @inline(__always)
+    static func precedes(_ a: Record, _ b: Record) -> Bool {
+        if a.time != b.time { return a.time < b.time }
+        if a.order != b.order { return a.order < b.order }
+        return a.feed < b.feed
+    }
+}
+
+/// Records waiting for the watermark, smallest (time, order, feed) first.
+struct ReorderBuffer {
+    private(set) var heap: [Record] = []
+
+    var count: Int { heap.count }
+    var first: Record? { heap.first }
+
+    mutating func push(_ record: Record) {
+        heap.append(record)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Record.precedes(heap[child], heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Record? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let top = heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            guard left < heap.count else { break }
+            var smallest = left
+            let right = left + 1
+            if right < heap.count && Record.precedes(heap[right], heap[left]) { smallest = right }
+            guard Record.precedes(heap[smallest], heap[parent]) else { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+
+    mutating func removeAll() { heap.removeAll() }
+}
+
+/// What an operator found: a correlation that matched, a baseline exceeded, a new value…
+struct Finding {
+    var time: Int64
+    var groupKey: [UInt8]
+    var groupValues: [String?]
+    /// Over the alert threshold (false: over the signal threshold only).
+    var alertLevel = true
+    /// The operator's own learning (baselines per group) is not over yet.
+    var learning = false
+    var windowStart: Int64?
+    var windowEnd: Int64?
+    /// The count, sum, average, score… the condition was judged on.
+    var value: Double?
+    /// What makes this finding distinct from others of the same rule and group (a window, a trigger record).
+    var identity: UInt64 = 0
+    /// The record whose evidence the alert shows.
+    var trigger: Record?
+    /// Extra members of the alert's `detector` object.
+    var details: ((inout JSONWriter) -> Void)?
+}
+
+/// Why a finding was recorded as a signal instead of alerting.
+public enum SignalReason: String, Sendable, CaseIterable {
+    /// Over the signal (detection) threshold, under the alert threshold.
+    case belowAlertThreshold = "below_alert_threshold"
+    /// The learning period is not over.
+    case learning
+    /// Not yet in enough windows (`persist`).
+    case persist
+    /// Within the suppression period of an earlier alert of the same group (counted on the next alert).
+    case suppressed
+    /// The rule is in observe mode.
+    case observe
+}
+
+/// A finding that did not alert, for tuning: one NDJSON object per signal.
+public struct Signal: Sendable {
+    public var rule: String
+    public var reason: SignalReason
+    public var time: Int64
+    /// `{"signal_reason", "time", "rule": {"id","title","type"}, "group", "value", …}`.
+    public var json: [UInt8]
+}
+
+/// A record that arrived after the watermark had passed its time (or that has no time): never silently dropped.
+public struct LateRecord: Sendable {
+    public var rule: String
+    public var time: Int64?
+    /// The watermark (or closed bucket end) it was late for.
+    public var watermark: Int64
+    public var uid: String?
+    public var reason: String
+
+    /// One NDJSON object: `{"reason", "rule", "time", "watermark", "uid"}`.
+    public var json: [UInt8] {
+        var w = JSONWriter(capacity: 256)
+        w.beginObject()
+        w.key("reason"); w.string(reason)
+        w.key("rule"); w.string(rule)
+        if let time {
+            w.key("time"); w.string(Timestamp.format(milliseconds: time))
+        }
+        w.key("watermark"); w.string(Timestamp.format(milliseconds: watermark))
+        if let uid {
+            w.key("uid"); w.string(uid)
+        }
+        w.endObject()
+        return w.bytes
+    }
+}
+
+/// The tuning controls applied to an operator's findings, in this order: threshold (signal-level findings stay
+/// signals), learning, persist (M of the last N windows), suppression (one alert per group per period; the count
+/// of suppressed findings rides on the next alert), observe (everything that would alert becomes a signal, with
+/// suppression state kept as if it had alerted, so observe mode shows the alert volume that tuning would give).
+final class Gate {
+    struct GroupState {
+        var mask: UInt64 = 0
+        var lastWindow: Int64 = .min
+        var lastAlert: Int64 = .min
+        var suppressed = 0
+        var lastTouch: Int64 = .min
+    }
+
+    enum Verdict {
+        case alert(suppressed: Int)
+        case signal(SignalReason)
+    }
+
+    let tuning: Tuning
+    let learning: Int64
+    /// The window `persist` counts in.
+    let persistWindow: Int64
+    /// Whether the operator judges learning itself (baselines per group).
+    let ownLearning: Bool
+    /// First event time the operator processed (for rule-level learning).
+    var firstTime: Int64 = .max
+    var states: [[UInt8]: GroupState] = [:]
+
+    init(tuning: Tuning, defaultLearning: Int64, persistWindow: Int64, ownLearning: Bool) {
+        self.tuning = tuning
+        learning = tuning.learning ?? defaultLearning
+        self.persistWindow = max(1, persistWindow)
+        self.ownLearning = ownLearning
+    }
+
+    var isStateful: Bool { tuning.persistOf > 1 || tuning.suppress != nil }
+
+    func noteTime(_ time: Int64) {
+        if time < firstTime { firstTime = time }
+    }
+
+    func judge(_ finding: Finding) -> Verdict {
+        if !finding.alertLevel { return .signal(.belowAlertThreshold) }
+        if ownLearning ? finding.learning : (firstTime == .max || finding.time - firstTime < learning) {
+            return .signal(.learning)
+        }
+        if !isStateful {
+            return tuning.observe ? .signal(.observe) : .alert(suppressed: 0)
+        }
+        var state = states[finding.groupKey] ?? GroupState()
+        state.lastTouch = finding.time
+        defer { states[finding.groupKey] = state }
+        if tuning.persistOf > 1 {
+            let window = floorDivide(finding.time, persistWindow)
+            if state.lastWindow == .min || window - state.lastWindow >= 64 {
+                state.mask = 0
+            } else if window > state.lastWindow {
+                state.mask <<= UInt64(window - state.lastWindow)
+            }
+            if window >= state.lastWindow || state.lastWindow == .min {
+                state.lastWindow = window
+            }
+            state.mask |= 1
+            let recent = tuning.persistOf >= 64 ? state.mask : state.mask & ((1 << UInt64(tuning.persistOf)) - 1)
+            if recent.nonzeroBitCount < tuning.persist { return .signal(.persist) }
+        }
+        if let suppress = tuning.suppress {
+            if state.lastAlert != .min && finding.time - state.lastAlert < suppress {
+                state.suppressed += 1
+                return .signal(.suppressed)
+            }
+            let suppressed = state.suppressed
+            state.suppressed = 0
+            state.lastAlert = finding.time
+            return tuning.observe ? .signal(.observe) : .alert(suppressed: suppressed)
+        }
+        return tuning.observe ? .signal(.observe) : .alert(suppressed: 0)
+    }
+
+    /// Forgets groups whose state can no longer change a verdict.
+    func sweep(now: Int64) {
+        guard !states.isEmpty else { return }
+        let horizon = max(tuning.suppress ?? 0, persistWindow * Int64(tuning.persistOf))
+        states = states.filter { $0.value.suppressed > 0 || now - $0.value.lastTouch <= horizon }
+    }
+
+    func write(_ w: inout SnapshotWriter) {
+        w.i64(firstTime)
+        w.count(states.count)
+        for (key, state) in states.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            w.data(key)
+            w.u64(state.mask)
+            w.i64(state.lastWindow)
+            w.i64(state.lastAlert)
+            w.count(state.suppressed)
+            w.i64(state.lastTouch)
+        }
+    }
+
+    func read(_ r: inout SnapshotReader) throws(SnapshotError) {
+        firstTime = try r.i64()
+        let n = try r.count()
+        states = [:]
+        for _ in 0..<n {
+            let key = try r.data()
+            var state = GroupState()
+            state.mask = try r.u64()
+            state.lastWindow = try r.i64()
+            state.lastAlert = try r.i64()
+            state.suppressed = try r.count()
+            state.lastTouch = try r.i64()
+            states[key] = state
+        }
+    }
+}
+
+/// How an operator reads one of its inputs: the feed, and where in the feed's values its group-by fields and its
+/// value fields are.
+struct OperatorInput {
+    var feed: Int32
+    var groupSlots: [Int]
+    var valueSlots: [Int]
+}
+
+/// A correlation or detector at run time. Subclasses keep their state per group in flat arrays indexed by the
+/// group's dense index (`groups`).
+class DetectorOperator {
+    let index: Int
+    /// The correlation or detector type, as written (`event_count`, `volume`…), or `rule` for a tuned rule.
+    let kind: String
+    let reference: String
+    let title: String
+    let alertRule: AlertRule
+    let groupBy: [String]
+    var inputs: [OperatorInput] = []
+    let gate: Gate
+    /// Whether its findings alert (false for a correlation only referenced by another without `generate`).
+    var alerts = true
+    /// The feed its matches go to when other correlations or detectors read them.
+    var derivedFeed: Int32?
+    /// The source an alert without an event of its own names.
+    var defaultSource: EventSource = .cloudTrail
+    weak var stage: DetectorStage?
+    /// Event time up to which the operator has been advanced: no record before it will come.
+    var clock: Int64 = .min
+    var groups = GroupTable()
+    var keyScratch: [UInt8] = []
+    var nextSweep: Int64 = .min
+
+    /// What every operator is made with.
+    struct Parameters {
+        var index: Int
+        var kind: String
+        var reference: String
+        var title: String
+        var alertRule: AlertRule
+        var groupBy: [String]
+        var gate: Gate
+    }
+
+    init(parameters p: Parameters) {
+        index = p.index
+        kind = p.kind
+        reference = p.reference
+        title = p.title
+        alertRule = p.alertRule
+        groupBy = p.groupBy
+        gate = p.gate
+    }
+
+    /// Aggregating operators (volume, drift) take records as they arrive, into buckets closed by the watermark;
+    /// the others take them in event-time order.
+    var isAggregating: Bool { false }
+
+    /// What defines the operator's behaviour and state layout (a snapshot restores only into the same definition).
+    var definition: String { "\(kind)|\(reference)|\(groupBy)" }
+
+    /// Approximate bytes of state.
+    var memoryBytes: Int { groups.memoryBytes }
+
+    /// Makes per-group arrays at least `count` long.
+    func ensureCapacity(_ count: Int) {}
+
+    /// Forgets the state of a group (the table index is reused).
+    func clearGroup(_ group: Int) {}
+
+    // MARK: Group keys
+
+    /// The group of a record: its group-by values hashed once; a new group gets fresh state.
+    @inline(__always)
+    final func group(_ values: [String?], input: Int) -> Int {
+        keyScratch.removeAll(keepingCapacity: true)
+        for slot in inputs[input].groupSlots { GroupKey.append(values[slot], to: &keyScratch) }
+        return groupForScratch()
+    }
+
+    @inline(__always)
+    final func groupForScratch() -> Int {
+        let (index, inserted) = keyScratch.withUnsafeBytes { key in
+            groups.findOrInsert(hash: Hash64.hash(key), key: key)
+        }
+        if inserted {
+            ensureCapacity(groups.indexCount)
+            clearGroup(Int(index))
+        }
+        return Int(index)
+    }
+
+    final func removeGroup(_ group: Int) {
+        clearGroup(group)
+        groups.remove(Int32(group))
+    }
+
+    final func groupValues(_ group: Int) -> [String?] { GroupKey.decode(groups.keys[group]) }
+
+    /// A finding for a group.
+    final func finding(group: Int, time: Int64) -> Finding {
+        Finding(time: time, groupKey: groups.keys[group], groupValues: groupValues(group))
+    }
+
+    // MARK: Run time (overridden)
+
+    /// A record of input `input`, in event-time order (sequential operators).
+    func process(_ record: Record, input: Int) {}
+
+    /// A record as it arrives (aggregating operators); false when its bucket is already closed (late).
+    func aggregate(_ values: [String?], time: Int64, input: Int) -> Bool { true }
+
+    /// No record before `time` will come: close what ends before it.
+    func advance(to time: Int64) {
+        if time > clock { clock = time }
+    }
+
+    func write(_ w: inout SnapshotWriter) {}
+    func read(_ r: inout SnapshotReader) throws(SnapshotError) {}
+
+    final func emit(_ finding: Finding) { stage!.handle(finding, from: self) }
+
+    /// Writes the group table index by index (free indexes as absent), so per-index arrays restore as they are.
+    final func writeGroups(_ w: inout SnapshotWriter) {
+        w.count(groups.indexCount)
+        for index in 0..<groups.indexCount {
+            w.bool(groups.live[index])
+            if groups.live[index] { w.data(groups.keys[index]) }
+        }
+    }
+
+    final func readGroups(_ r: inout SnapshotReader) throws(SnapshotError) {
+        let n = try r.count()
+        var saved: [[UInt8]?] = []
+        saved.reserveCapacity(n)
+        for _ in 0..<n { saved.append(try r.bool() ? try r.data() : nil) }
+        groups = GroupTable(restoring: saved)
+        ensureCapacity(groups.indexCount)
+    }
+}
+
+// MARK: Alerts
+
+/// Turns findings into `Alert`s that every formatter writes: with the triggering event (re-normalized from its
+/// raw bytes) when there is one, else with the group values in the normalized fields they name.
+final class AlertFactory {
+    private let decoder = RecordDecoder()
+    private let baseRules: [AlertRule]
+    /// An alert whose every property is overwritten: `Alert` is only made from events, and a bucket alert has none.
+    private lazy var template: Alert = {
+        let record = #"{"entity":"detector","action":"finding","timestamp":"1970-01-01T00:00:00Z","data":{}}"#
+        do {
+            return try decoder.withEventView(json: record) { Alert(rule: AlertRule(id: "", title: "", level: .medium), view: $0) }
+        } catch {
+            preconditionFailure("the alert template record does not normalize: \(error)")
+        }
+    }()
+
+    init(baseRules: [AlertRule]) {
+        self.baseRules = baseRules
+    }
+
+    /// The alert the rule of the evidence raised (or would have raised) on its event.
+    func baseAlert(_ evidence: Evidence) -> Alert? {
+        let json = String(decoding: evidence.bytes, as: UTF8.self)
+        return try? decoder.withEventView(json: json) { Alert(rule: baseRules[Int(evidence.rule)], view: $0) }
+    }
+
+    func make(_ finding: Finding, from op: DetectorOperator, suppressed: Int) -> Alert {
+        var alert: Alert
+        var eventJSON: [UInt8]?
+        if let evidence = finding.trigger?.evidence, let base = baseAlert(evidence) {
+            alert = base
+            eventJSON = base.eventJSON
+        } else {
+            alert = template
+            alert.source = op.defaultSource
+            alert.outcome = .unknown
+            var fields = [String?](repeating: nil, count: EventField.allCases.count)
+            for (name, value) in zip(op.groupBy, finding.groupValues) {
+                guard let value else { continue }
+                if let field = EventField(name: name) {
+                    fields[field.rawValue] = value
+                } else if name == "source", let source = EventSource(name: value) {
+                    alert.source = source
+                }
+            }
+            alert.fields = fields
+        }
+        let baseUID = alert.uid
+        alert.rule = op.alertRule
+        alert.time = finding.time
+        if op.kind == "rule" {
+            alert.uid = baseUID  // a tuned rule keeps the uid it has without tuning
+        } else {
+            var identity = Array(op.reference.utf8)
+            identity.append(0)
+            identity += finding.groupKey
+            identity.append(0)
+            withUnsafeBytes(of: finding.identity.littleEndian) { identity += $0 }
+            withUnsafeBytes(of: finding.time.littleEndian) { identity += $0 }
+            alert.uid = Hash64.uuid(identity)
+        }
+        var w = JSONWriter(capacity: 512 + (eventJSON?.count ?? 0))
+        w.beginObject()
+        w.key("detector")
+        writeDetector(finding, op: op, suppressed: suppressed, to: &w)
+        if let eventJSON {
+            w.key("event")
+            eventJSON.withUnsafeBufferPointer { w.raw(json: $0) }
+        }
+        w.endObject()
+        alert.eventJSON = w.bytes
+        return alert
+    }
+
+    /// The `detector` object of an alert or a signal.
+    func writeDetector(_ finding: Finding, op: DetectorOperator, suppressed: Int?, to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("type"); w.string(op.kind)
+        w.key("rule"); w.string(op.reference)
+        w.key("title"); w.string(op.title)
+        if !op.groupBy.isEmpty {
+            w.key("group")
+            w.beginObject()
+            for (name, value) in zip(op.groupBy, finding.groupValues) {
+                w.key(name)
+                if let value { w.string(value) } else { w.null() }
+            }
+            w.endObject()
+        }
+        if let value = finding.value {
+            w.key("value"); w.number(value)
+        }
+        if let start = finding.windowStart, let end = finding.windowEnd {
+            w.key("window")
+            w.beginObject()
+            w.key("start"); w.string(Timestamp.format(milliseconds: start))
+            w.key("end"); w.string(Timestamp.format(milliseconds: end))
+            w.endObject()
+        }
+        finding.details?(&w)
+        if let suppressed {
+            w.key("suppressed"); w.number(suppressed)
+        }
+        w.endObject()
+    }
+
+    func signal(_ finding: Finding, from op: DetectorOperator, reason: SignalReason) -> Signal {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.key("signal_reason"); w.string(reason.rawValue)
+        w.key("time"); w.string(Timestamp.format(milliseconds: finding.time))
+        if let evidence = finding.trigger?.evidence, let base = baseAlert(evidence), let uid = base[.uid] {
+            w.key("event_uid"); w.string(uid)
+        }
+        w.key("detector")
+        writeDetector(finding, op: op, suppressed: nil, to: &w)
+        w.endObject()
+        return Signal(rule: op.reference, reason: reason, time: finding.time, json: w.bytes)
+    }
+}

@@ -1,0 +1,594 @@
+import Foundation
+import PipewatchEvents
+import PipewatchJSON
+import PipewatchOutput
+import PipewatchRules
+
+/// How the detector stage treats time.
+public struct DetectorOptions: Sendable {
+    /// How far behind the latest event time a record may arrive and still be placed in order (milliseconds).
+    /// Records are buffered and sorted up to the watermark (latest event time minus this), so any arrival order
+    /// within it gives the same alerts; a record older than the watermark is late and goes to the side output.
+    public var allowedLateness: Int64
+    /// Whether to keep each signal's JSON for `takeSignals()` (signals are always counted).
+    public var collectSignals: Bool
+
+    public init(allowedLateness: Int64 = 300_000, collectSignals: Bool = false) {
+        self.allowedLateness = allowedLateness
+        self.collectSignals = collectSignals
+    }
+}
+
+/// Counts of a detector stage's work.
+public struct DetectorStatistics: Sendable {
+    /// Matched events taken in (one per rule that matched and feeds a detector).
+    public var records = 0
+    public var lateRecords = 0
+    public var recordsWithoutTime = 0
+    public var alerts = 0
+    public var signals: [SignalReason: Int] = [:]
+    public var signalCount: Int { signals.values.reduce(0, +) }
+}
+
+/// The stateful half of detection: Sigma correlations, statistical detectors and tuned rules, in event time.
+///
+/// Feed it every event's time (`observe`) and each match of a rule it consumes (`ingest`); call `advance()` after
+/// each batch and `finish()` at the end of the input; take alerts, signals and late records after each call.
+/// Matched events of correlations, new_value, outside_hours and tuned rules wait in a buffer until the watermark
+/// (latest event time − allowed lateness) passes them, then run in (time, content hash) order; volume and drift
+/// aggregate into buckets at once and judge each bucket when the watermark passes its end. Either way the alerts do
+/// not depend on arrival order within the allowed lateness. `snapshot(position:)` / `restore(_:)` save and load all
+/// of it (buffered records included) with the caller's input position.
+public final class DetectorStage {
+    public let ruleSet: RuleSet
+    public let options: DetectorOptions
+
+    struct Feed {
+        /// Field names whose values its records carry, in order.
+        var names: [String] = []
+        var readers: [EventFieldReader] = []
+        var sequential: [(op: Int, input: Int)] = []
+        var aggregating: [(op: Int, input: Int)] = []
+        var evidence = false
+    }
+
+    var operators: [DetectorOperator] = []
+    var feeds: [Feed] = []
+    var feedNames: [[String]] { feeds.map(\.names) }
+    /// For a correlation's derived feed: per input of the correlation, the slots of the extra (non group-by) names.
+    private var extraSlots: [Int: [[Int]]] = [:]
+    /// Correlations judged on complete windows whose matches feed others: advanced before each record, so their
+    /// matches reach the correlations above them in order.
+    private var closingChains: [DetectorOperator] = []
+    private var aggregators: [DetectorOperator] = []
+    /// Whether a rule's matches alert on their own, without the detector stage.
+    public private(set) var plainAlerts: [Bool]
+    /// Whether a rule's matches go to `ingest`.
+    public private(set) var consumed: [Bool]
+    private let factory: AlertFactory
+    private var fingerprint: UInt64 = 0
+
+    private var buffer = ReorderBuffer()
+    /// The latest event time seen.
+    public private(set) var maxTime: Int64 = .min
+    /// Records before this time have been released; one arriving now is late.
+    public private(set) var released: Int64 = .min
+    private var alerts: [Alert] = []
+    private var signals: [Signal] = []
+    private var late: [LateRecord] = []
+    public private(set) var statistics = DetectorStatistics()
+    /// Alerts per operator (correlation, detector or tuned rule), in operator order.
+    public private(set) var alertsPerOperator: [Int] = []
+    private var scratchValues: [String?] = []
+
+    public init(ruleSet: RuleSet, options: DetectorOptions = DetectorOptions()) {
+        self.ruleSet = ruleSet
+        self.options = options
+        let ruleCount = ruleSet.rules.count
+        plainAlerts = [Bool](repeating: true, count: ruleCount)
+        consumed = [Bool](repeating: false, count: ruleCount)
+        factory = AlertFactory(baseRules: ruleSet.rules.map(DetectorStage.alertRule))
+        feeds = [Feed](repeating: Feed(), count: ruleCount + ruleSet.correlations.count)
+        build()
+        fingerprint = programFingerprint()
+        alertsPerOperator = [Int](repeating: 0, count: operators.count)
+        for op in operators { op.stage = self }
+    }
+
+    /// Whether there is anything stateful to run.
+    public var isEmpty: Bool { operators.isEmpty }
+    public var operatorCount: Int { operators.count }
+    /// Records waiting for the watermark.
+    public var bufferedRecords: Int { buffer.count }
+    /// Groups with state, over all operators.
+    public var liveGroups: Int { operators.reduce(0) { $0 + $1.groups.count } }
+    /// Approximate bytes of state over all operators.
+    public var stateBytes: Int { operators.reduce(0) { $0 + $1.memoryBytes } }
+
+    static func alertRule(_ rule: Rule) -> AlertRule {
+        AlertRule(
+            id: rule.reference, title: rule.title, level: Severity(sigmaLevel: rule.level?.rawValue),
+            description: rule.description, tags: rule.tags, references: rule.references, author: rule.author,
+            status: rule.status?.rawValue)
+    }
+
+    static func alertRule(_ info: RuleInfo) -> AlertRule {
+        AlertRule(
+            id: info.reference, title: info.title, level: Severity(sigmaLevel: info.level?.rawValue),
+            description: info.description, tags: info.tags, references: info.references, author: info.author,
+            status: info.status?.rawValue)
+    }
+
+    // MARK: Building
+
+    private func feedIndex(_ reference: RuleReference) -> Int {
+        switch reference {
+        case .rule(let index): return index
+        case .correlation(let index): return ruleSet.rules.count + index
+        }
+    }
+
+    private func build() {
+        let correlations = ruleSet.correlations
+        let detectors = ruleSet.detectors
+        // Who reads each rule and correlation, and whether any reader asks for `generate`.
+        var ruleReaders = [[Bool]](repeating: [], count: ruleSet.rules.count)
+        var correlationReaders = [[Bool]](repeating: [], count: correlations.count)
+        for (inputs, generate) in correlations.map({ ($0.inputs, $0.generate) }) + detectors.map({ ($0.inputs, $0.generate) }) {
+            for input in inputs {
+                switch input {
+                case .rule(let r): ruleReaders[r].append(generate)
+                case .correlation(let c): correlationReaders[c].append(generate)
+                }
+            }
+        }
+        // Correlations inner first.
+        var order: [Int] = []
+        var state = [UInt8](repeating: 0, count: correlations.count)
+        func visit(_ c: Int) {
+            guard state[c] == 0 else { return }
+            state[c] = 1
+            for case .correlation(let inner) in correlations[c].inputs { visit(inner) }
+            state[c] = 2
+            order.append(c)
+        }
+        for c in correlations.indices { visit(c) }
+
+        // Operators and what they read.
+        var opInputs: [[(feed: Int, group: [String], values: [String])]] = []
+        var derivedOf: [Int: Int] = [:]  // operator → correlation index
+        for c in order {
+            let rule = correlations[c]
+            let op = makeCorrelation(rule, index: operators.count)
+            op.alerts = correlationReaders[c].isEmpty || correlationReaders[c].contains(true)
+            if !correlationReaders[c].isEmpty {
+                op.derivedFeed = Int32(ruleSet.rules.count + c)
+                derivedOf[op.index] = c
+            }
+            op.defaultSource = defaultSource(rule.inputs)
+            operators.append(op)
+            opInputs.append(rule.inputs.indices.map { k in
+                (feedIndex(rule.inputs[k]), rule.groupBy.map { rule.field($0, forInput: k) }, rule.fields.map { rule.field($0, forInput: k) })
+            })
+        }
+        for detector in detectors {
+            let op = makeDetector(detector, index: operators.count)
+            op.defaultSource = defaultSource(detector.inputs)
+            operators.append(op)
+            opInputs.append(detector.inputs.map { (feedIndex($0), detector.groupBy, detector.fields) })
+        }
+        for r in ruleSet.rules.indices {
+            let readers = ruleReaders[r]
+            let alone = readers.isEmpty || readers.contains(true)
+            consumed[r] = !readers.isEmpty
+            plainAlerts[r] = alone
+            if alone, let tuning = ruleSet.ruleTuning[r] {
+                let rule = ruleSet.rules[r]
+                let gate = Gate(tuning: tuning, defaultLearning: 0, persistWindow: tuning.window ?? 3_600_000, ownLearning: false)
+                let op = TunedRule(parameters: .init(
+                    index: operators.count, kind: "rule", reference: rule.reference, title: rule.title,
+                    alertRule: DetectorStage.alertRule(rule), groupBy: tuning.groupBy, gate: gate))
+                op.defaultSource = rule.sources.first ?? .cloudTrail
+                operators.append(op)
+                opInputs.append([(r, tuning.groupBy, [])])
+                plainAlerts[r] = false
+                consumed[r] = true
+            }
+        }
+
+        // The names each feed must carry: what its readers read, and for a correlation's derived feed, what the
+        // readers above it read beyond its group-by (taken from the record that completed the match).
+        var needs = [[String]](repeating: [], count: feeds.count)
+        func need(_ feed: Int, _ name: String) {
+            if !needs[feed].contains(name) { needs[feed].append(name) }
+        }
+        for opIndex in operators.indices.reversed() {
+            let op = operators[opIndex]
+            if let c = derivedOf[opIndex] {
+                let feed = ruleSet.rules.count + c
+                let rule = correlations[c]
+                let extras = needs[feed].filter { !rule.groupBy.contains($0) }
+                needs[feed] = rule.groupBy + extras
+                for k in rule.inputs.indices {
+                    for extra in extras { need(opInputs[opIndex][k].feed, rule.field(extra, forInput: k)) }
+                }
+            }
+            for input in opInputs[opIndex] {
+                for name in input.group + input.values { need(input.feed, name) }
+            }
+            _ = op
+        }
+        for feed in feeds.indices { feeds[feed].names = needs[feed] }
+        for r in ruleSet.rules.indices where consumed[r] {
+            let rule = ruleSet.rules[r]
+            feeds[r].readers = needs[r].map {
+                EventFieldReader(name: $0, logsource: rule.logsource, mapping: ruleSet.options.fieldMapping)
+            }
+        }
+        // Slots, consumers, evidence.
+        for (opIndex, op) in operators.enumerated() {
+            op.inputs = opInputs[opIndex].enumerated().map { k, input in
+                let names = needs[input.feed]
+                for name in input.group + input.values { precondition(names.contains(name)) }
+                let consumer = (op: opIndex, input: k)
+                if op.isAggregating {
+                    feeds[input.feed].aggregating.append(consumer)
+                } else {
+                    feeds[input.feed].sequential.append(consumer)
+                }
+                return OperatorInput(
+                    feed: Int32(input.feed), groupSlots: input.group.map { names.firstIndex(of: $0)! },
+                    valueSlots: input.values.map { names.firstIndex(of: $0)! })
+            }
+            if let c = derivedOf[opIndex] {
+                let rule = correlations[c]
+                let extras = needs[ruleSet.rules.count + c].filter { !rule.groupBy.contains($0) }
+                extraSlots[opIndex] = rule.inputs.indices.map { k in
+                    let names = needs[opInputs[opIndex][k].feed]
+                    return extras.map { names.firstIndex(of: rule.field($0, forInput: k))! }
+                }
+                if op is WindowedCorrelation { closingChains.append(op) }
+            }
+            if op.isAggregating { aggregators.append(op) }
+        }
+        for feed in feeds.indices { feeds[feed].evidence = !feeds[feed].sequential.isEmpty }
+    }
+
+    private func defaultSource(_ inputs: [RuleReference]) -> EventSource {
+        for input in inputs {
+            switch input {
+            case .rule(let r): if let source = ruleSet.rules[r].sources.first { return source }
+            case .correlation(let c): return defaultSource(ruleSet.correlations[c].inputs)
+            }
+        }
+        return .cloudTrail
+    }
+
+    private func makeCorrelation(_ rule: CorrelationRule, index: Int) -> DetectorOperator {
+        let gate = Gate(tuning: rule.tuning, defaultLearning: 0, persistWindow: rule.tuning.window ?? rule.timespan, ownLearning: false)
+        let base = DetectorOperator.Parameters(
+            index: index, kind: rule.type.rawValue, reference: rule.info.reference, title: rule.info.title,
+            alertRule: DetectorStage.alertRule(rule.info), groupBy: rule.groupBy, gate: gate)
+        let condition = rule.condition ?? ThresholdCondition(gte: Double(rule.inputs.count))
+        switch rule.type {
+        case .temporal, .temporalOrdered:
+            return TemporalCorrelation(
+                base: base, ordered: rule.type == .temporalOrdered, timespan: rule.timespan, condition: rule.condition,
+                steps: rule.inputs.count)
+        case .valueAvg:
+            return SlidingValueSum(base: base, timespan: rule.timespan, condition: condition, average: true)
+        case .valuePercentile:
+            return WindowedCorrelation(base: base, type: rule.type, timespan: rule.timespan, condition: condition, signalCondition: rule.tuning.signalCondition)
+        case .eventCount, .valueCount, .valueSum:
+            guard condition.isLowerBoundOnly else {
+                return WindowedCorrelation(base: base, type: rule.type, timespan: rule.timespan, condition: condition, signalCondition: rule.tuning.signalCondition)
+            }
+            switch rule.type {
+            case .eventCount:
+                return SlidingEventCount(base: base, timespan: rule.timespan, condition: condition, signalCondition: rule.tuning.signalCondition)
+            case .valueCount:
+                return SlidingValueCount(base: base, timespan: rule.timespan, condition: condition)
+            default:
+                return SlidingValueSum(base: base, timespan: rule.timespan, condition: condition, average: false)
+            }
+        }
+    }
+
+    private func makeDetector(_ rule: DetectorRule, index: Int) -> DetectorOperator {
+        let p = rule.parameters
+        let learning: Int64
+        switch rule.type {
+        case .newValue: learning = rule.tuning.learning ?? 7 * 86_400_000
+        case .outsideHours: learning = rule.tuning.learning ?? 14 * 86_400_000
+        case .volume, .drift: learning = rule.tuning.learning ?? 0
+        }
+        let window = rule.tuning.window ?? (rule.type == .volume || rule.type == .drift ? p.bucket : 86_400_000)
+        let gate = Gate(tuning: rule.tuning, defaultLearning: learning, persistWindow: window, ownLearning: rule.type != .newValue)
+        let base = DetectorOperator.Parameters(
+            index: index, kind: rule.type.rawValue, reference: rule.info.reference, title: rule.info.title,
+            alertRule: DetectorStage.alertRule(rule.info), groupBy: rule.groupBy, gate: gate)
+        switch rule.type {
+        case .volume: return VolumeDetector(base: base, parameters: p, sums: !rule.fields.isEmpty, learning: learning)
+        case .drift: return DriftDetector(base: base, parameters: p, learning: learning)
+        case .newValue: return NewValueDetector(base: base, parameters: p)
+        case .outsideHours: return OutsideHoursDetector(base: base, parameters: p, learning: learning)
+        }
+    }
+
+    private func programFingerprint() -> UInt64 {
+        var text = "pipewatch-detectors-1\n"
+        for op in operators { text += op.definition + "\n" }
+        for (k, feed) in feeds.enumerated() where !feed.names.isEmpty || !feed.sequential.isEmpty || !feed.aggregating.isEmpty {
+            let owner = k < ruleSet.rules.count ? ruleSet.rules[k].reference : "correlation:\(ruleSet.correlations[k - ruleSet.rules.count].info.reference)"
+            text += "\(owner)|\(feed.names)\n"
+        }
+        return Hash64.hash(text)
+    }
+
+    // MARK: Input
+
+    /// Notes an event's time (every event, matched or not: the watermark follows the stream).
+    @inline(__always)
+    public func observe(time: Int64) {
+        if time != Event.unknownTime && time > maxTime { maxTime = time }
+    }
+
+    /// A match of rule `rule` (one it `consumed`) on an event.
+    public func ingest(_ view: EventView, rule: Int) {
+        let feed = feeds[rule]
+        let time = view.event.time
+        statistics.records += 1
+        guard time != Event.unknownTime else {
+            statistics.recordsWithoutTime += 1
+            late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: nil, watermark: released, uid: view.string(.uid), reason: "no event time"))
+            return
+        }
+        if time > maxTime { maxTime = time }
+        var values = [String?]()
+        values.reserveCapacity(feed.readers.count)
+        for reader in feed.readers { values.append(reader.string(in: view)) }
+        for (op, input) in feed.aggregating where !operators[op].aggregate(values, time: time, input: input) {
+            statistics.lateRecords += 1
+            late.append(LateRecord(
+                rule: ruleSet.rules[rule].reference, time: time, watermark: released, uid: view.string(.uid),
+                reason: "its bucket of \(operators[op].reference) was already judged"))
+        }
+        guard !feed.sequential.isEmpty else { return }
+        if time < released {
+            statistics.lateRecords += 1
+            late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: released, uid: view.string(.uid), reason: "older than the watermark"))
+            return
+        }
+        let raw = view.document.rawBytes(view.record)
+        let order = Hash64.hash(UnsafeRawBufferPointer(raw))
+        let evidence = feed.evidence ? Evidence(rule: Int32(rule), bytes: Array(raw)) : nil
+        buffer.push(Record(time: time, order: order, feed: Int32(rule), values: values, evidence: evidence))
+    }
+
+    /// Releases what the watermark has passed and judges what it closed. Call after each batch.
+    public func advance() {
+        guard maxTime != .min else { return }
+        let (watermark, overflow) = maxTime.subtractingReportingOverflow(options.allowedLateness)
+        run(to: overflow ? .min : watermark)
+    }
+
+    /// The end of the input: releases everything and judges every window and bucket that ended by the last event
+    /// time (later ones are incomplete and stay in the state). Records up to that time are late afterwards.
+    public func finish() {
+        guard maxTime != .min else { return }
+        run(to: maxTime == .max ? .max : maxTime + 1)
+    }
+
+    private func run(to watermark: Int64) {
+        while let top = buffer.first, top.time < watermark {
+            let record = buffer.pop()!
+            for op in closingChains { op.advance(to: record.time) }
+            dispatch(record)
+        }
+        if watermark > released { released = watermark }
+        for op in operators where !op.isAggregating { op.advance(to: watermark) }
+        for op in aggregators {
+            if let volume = op as? VolumeDetector { volume.closeBuckets(through: watermark) }
+            if let drift = op as? DriftDetector { drift.closeBuckets(through: watermark) }
+        }
+    }
+
+    private func dispatch(_ record: Record) {
+        let feed = feeds[Int(record.feed)]
+        for (opIndex, input) in feed.sequential {
+            let op = operators[opIndex]
+            op.advance(to: record.time)
+            op.gate.noteTime(record.time)
+            op.process(record, input: input)
+        }
+        for (opIndex, input) in feed.aggregating where !operators[opIndex].aggregate(record.values, time: record.time, input: input) {
+            statistics.lateRecords += 1
+            late.append(LateRecord(
+                rule: operators[opIndex].reference, time: record.time, watermark: released, uid: nil,
+                reason: "its bucket of \(operators[opIndex].reference) was already judged"))
+        }
+    }
+
+    /// A finding of an operator: judged by its tuning into an alert or a signal, and passed on to what reads it.
+    func handle(_ finding: Finding, from op: DetectorOperator) {
+        if op.alerts {
+            switch op.gate.judge(finding) {
+            case .alert(let suppressed):
+                alerts.append(factory.make(finding, from: op, suppressed: suppressed))
+                statistics.alerts += 1
+                alertsPerOperator[op.index] += 1
+            case .signal(let reason):
+                statistics.signals[reason, default: 0] += 1
+                if options.collectSignals { signals.append(factory.signal(finding, from: op, reason: reason)) }
+            }
+        }
+        guard finding.alertLevel, let feed = op.derivedFeed else { return }
+        var values = finding.groupValues
+        if let trigger = finding.trigger, let slots = extraSlots[op.index],
+            let k = op.inputs.firstIndex(where: { $0.feed == trigger.feed })
+        {
+            for slot in slots[k] { values.append(trigger.values[slot]) }
+        } else {
+            values += [String?](repeating: nil, count: feeds[Int(feed)].names.count - values.count)
+        }
+        let order = Hash64.mix(finding.identity ^ Hash64.hash(finding.groupKey) ^ UInt64(op.index) &* 0x9e37_79b9_7f4a_7c15)
+        dispatch(Record(time: finding.time, order: order, feed: feed, values: values, evidence: finding.trigger?.evidence))
+    }
+
+    // MARK: Output
+
+    /// Alerts made since the last call.
+    public func takeAlerts() -> [Alert] {
+        defer { alerts.removeAll(keepingCapacity: true) }
+        return alerts
+    }
+
+    /// Signals made since the last call (only with `collectSignals`).
+    public func takeSignals() -> [Signal] {
+        defer { signals.removeAll(keepingCapacity: true) }
+        return signals
+    }
+
+    /// Late records (and records without a time) since the last call.
+    public func takeLateRecords() -> [LateRecord] {
+        defer { late.removeAll(keepingCapacity: true) }
+        return late
+    }
+
+    /// Summary lines: what ran, alerts per correlation or detector, signals, late records, state.
+    public func summaryLines() -> [String] {
+        guard !operators.isEmpty else { return [] }
+        let kinds = Dictionary(grouping: operators, by: \.kind).map { "\($0.value.count) \($0.key)" }.sorted()
+        var lines = ["detectors: \(kinds.joined(separator: ", ")); \(statistics.records) matched events in, \(statistics.alerts) alerts"]
+        for (index, count) in alertsPerOperator.enumerated().filter({ $0.element > 0 }).sorted(by: { $0.element > $1.element }) {
+            lines.append("  \(count)  \(operators[index].title) [\(operators[index].reference)]")
+        }
+        let reasons = SignalReason.allCases.compactMap { reason in statistics.signals[reason].map { "\($0) \(reason.rawValue)" } }
+        lines.append("signals: \(statistics.signalCount)" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: ", ")))"))
+        lines.append("late records: \(statistics.lateRecords), without time: \(statistics.recordsWithoutTime)")
+        lines.append("detector state: \(liveGroups) groups, \(buffer.count) buffered records, ~\(stateBytes / 1024) KiB")
+        return lines
+    }
+
+    // MARK: Snapshots
+
+    static let magic = Array("PWDETECT".utf8)
+    static let version: UInt8 = 1
+
+    func writeRecord(_ record: Record, to w: inout SnapshotWriter) {
+        w.i64(record.time)
+        w.u64(record.order)
+        w.count(Int(record.feed))
+        w.count(record.values.count)
+        for value in record.values { w.optionalString(value) }
+        w.bool(record.evidence != nil)
+        if let evidence = record.evidence {
+            w.count(Int(evidence.rule))
+            w.data(evidence.bytes)
+        }
+    }
+
+    func readRecord(_ r: inout SnapshotReader) throws(SnapshotError) -> Record {
+        let time = try r.i64()
+        let order = try r.u64()
+        let feed = try r.count()
+        guard feed < feeds.count else { throw SnapshotError("a buffered record names an unknown feed") }
+        let n = try r.count()
+        var values: [String?] = []
+        for _ in 0..<n { values.append(try r.optionalString()) }
+        guard values.count == feeds[feed].names.count else { throw SnapshotError("a buffered record does not fit its feed") }
+        var evidence: Evidence?
+        if try r.bool() {
+            let rule = try r.count()
+            guard rule < ruleSet.rules.count else { throw SnapshotError("evidence names an unknown rule") }
+            evidence = Evidence(rule: Int32(rule), bytes: try r.data())
+        }
+        return Record(time: time, order: order, feed: Int32(feed), values: values, evidence: evidence)
+    }
+
+    /// The whole state, with the input position it corresponds to (opaque bytes of the caller's choosing).
+    /// Alerts, signals and late records not yet taken are not part of it: take them first.
+    public func snapshot(position: [UInt8]) -> [UInt8] {
+        var w = SnapshotWriter()
+        w.bytes += DetectorStage.magic
+        w.u8(DetectorStage.version)
+        w.u64(fingerprint)
+        w.data(position)
+        w.i64(maxTime)
+        w.i64(released)
+        w.count(statistics.records)
+        w.count(statistics.lateRecords)
+        w.count(statistics.recordsWithoutTime)
+        w.count(statistics.alerts)
+        for reason in SignalReason.allCases { w.count(statistics.signals[reason] ?? 0) }
+        for count in alertsPerOperator { w.count(count) }
+        let records = buffer.heap.sorted(by: Record.precedes)
+        w.count(records.count)
+        for record in records { writeRecord(record, to: &w) }
+        w.count(operators.count)
+        for op in operators {
+            w.string(op.definition)
+            w.section { inner in
+                inner.i64(op.clock)
+                op.gate.write(&inner)
+                op.write(&inner)
+            }
+        }
+        return w.bytes
+    }
+
+    /// Loads a snapshot made by a stage with the same rules; returns its input position.
+    @discardableResult
+    public func restore(_ bytes: [UInt8]) throws(SnapshotError) -> [UInt8] {
+        var r = SnapshotReader(bytes)
+        guard bytes.count > DetectorStage.magic.count, Array(bytes.prefix(DetectorStage.magic.count)) == DetectorStage.magic else {
+            throw SnapshotError("not a Pipewatch detector snapshot")
+        }
+        r.offset = DetectorStage.magic.count
+        guard try r.u8() == DetectorStage.version else { throw SnapshotError("the snapshot was written by another version of Pipewatch") }
+        guard try r.u64() == fingerprint else {
+            throw SnapshotError("the snapshot was taken with other correlations, detectors or tuned rules; remove it to start from scratch")
+        }
+        let position = try r.data()
+        maxTime = try r.i64()
+        released = try r.i64()
+        statistics = DetectorStatistics()
+        statistics.records = try r.count()
+        statistics.lateRecords = try r.count()
+        statistics.recordsWithoutTime = try r.count()
+        statistics.alerts = try r.count()
+        for reason in SignalReason.allCases {
+            let count = try r.count()
+            if count > 0 { statistics.signals[reason] = count }
+        }
+        for k in alertsPerOperator.indices { alertsPerOperator[k] = try r.count() }
+        buffer.removeAll()
+        let n = try r.count()
+        for _ in 0..<n { buffer.push(try readRecord(&r)) }
+        guard try r.count() == operators.count else { throw SnapshotError("the snapshot has another number of detectors") }
+        for op in operators {
+            guard try r.string() == op.definition else { throw SnapshotError("the snapshot's \(op.reference) is defined differently") }
+            var inner = try r.section()
+            op.clock = try inner.i64()
+            try op.gate.read(&inner)
+            try op.read(&inner)
+            guard inner.isAtEnd else { throw SnapshotError("the snapshot's state of \(op.reference) has trailing bytes") }
+        }
+        guard r.isAtEnd else { throw SnapshotError("the snapshot has trailing bytes") }
+        alerts.removeAll()
+        signals.removeAll()
+        late.removeAll()
+        return position
+    }
+
+    /// Writes a snapshot to `path` atomically (temporary file, fsync, rename).
+    public func save(to path: String, position: [UInt8]) throws {
+        try AtomicFile.write(snapshot(position: position), to: path)
+    }
+
+    /// Restores from `path`; nil when there is no such file (a first run), the input position otherwise.
+    public func restore(from path: String) throws -> [UInt8]? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try restore([UInt8](data))
+    }
+}
