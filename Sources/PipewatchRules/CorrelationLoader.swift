@@ -519,6 +519,27 @@ extension RuleLoader {
                 problems.append(RuleProblem(file: file, line: line, reason: reason))
             }
         }
+        // Cycles: a correlation reaching itself through the correlations it references (judged on all of them
+        // before anything is dropped, so each correlation of a cycle is named).
+        var cyclic: [Int] = []
+        for k in pendingCorrelations.indices {
+            var stack = [k]
+            var seen: Set<Int> = []
+            var found = false
+            while let current = stack.popLast(), !found {
+                for name in pendingCorrelations[current].rule.ruleNames where ruleIndex(name) == nil {
+                    guard let next = correlationIndex(name) else { continue }
+                    if next == k { found = true }
+                    if seen.insert(next).inserted { stack.append(next) }
+                }
+            }
+            if found { cyclic.append(k) }
+        }
+        for k in cyclic {
+            let pending = pendingCorrelations[k]
+            problems.append(RuleProblem(file: pending.rule.info.file, line: pending.rulesLine, reason: "correlation '\(pending.rule.info.title)' references itself through a chain of correlations"))
+            alive[k] = false
+        }
         // Unknown references, until nothing changes (dropping one correlation can orphan another).
         var changed = true
         while changed {
@@ -531,24 +552,6 @@ extension RuleLoader {
                     changed = true
                     break
                 }
-            }
-        }
-        // Cycles: a correlation reaching itself through the correlations it references.
-        for k in pendingCorrelations.indices where alive[k] {
-            var stack = [k]
-            var seen: Set<Int> = []
-            var cyclic = false
-            while let current = stack.popLast(), !cyclic {
-                for name in pendingCorrelations[current].rule.ruleNames where ruleIndex(name) == nil {
-                    guard let next = correlationIndex(name) else { continue }
-                    if next == k { cyclic = true }
-                    if seen.insert(next).inserted { stack.append(next) }
-                }
-            }
-            if cyclic {
-                let pending = pendingCorrelations[k]
-                problems.append(RuleProblem(file: pending.rule.info.file, line: pending.rulesLine, reason: "correlation '\(pending.rule.info.title)' references itself through a chain of correlations"))
-                alive[k] = false
             }
         }
         var finalIndex = [Int?](repeating: nil, count: pendingCorrelations.count)
