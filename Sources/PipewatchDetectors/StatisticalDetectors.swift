@@ -672,9 +672,10 @@ final class NewValueDetector: DetectorOperator {
 
 /// Outside normal hours: per entity (group) an activity profile over the 168 hours of the week (local time by
 /// `utc_offset`), halved every `half_life`. An event fires when the profile has at least `min_events` events, the
-/// entity's learning period is over (`tuning.learning`, default 14 days from its first event), and the hours around
-/// the event's hour (± `tolerance`) hold at most `threshold` (default 1 %) of its activity. The event is then added
-/// to the profile. Per group: 168 × 4 bytes of profile plus 32 bytes.
+/// entity's learning period is over (`tuning.learning`, default 14 days from its first event), and the entity's
+/// activity around the event's hour (± `tolerance`, on days of the same kind with `profile: daily`, on that day of
+/// the week with `weekly`) is at most `threshold` (default 1 %) of all of it. The event is then added to the
+/// profile. Per group: 168 × 4 bytes of profile plus 32 bytes.
 final class OutsideHoursDetector: DetectorOperator {
     let parameters: DetectorParameters
     let learning: Int64
@@ -728,10 +729,7 @@ final class OutsideHoursDetector: DetectorOperator {
         }
         let hour = hourOfWeek(t, offsetMinutes: parameters.utcOffsetMinutes)
         if Int(events[g]) >= parameters.minEvents && total[g] > 0 {
-            var around: Float = 0
-            for d in -parameters.tolerance...parameters.tolerance {
-                around += profile[g * 168 + ((hour + d) % 168 + 168) % 168]
-            }
+            let around = activity(group: g, hour: hour)
             let share = Double(around / total[g])
             if share <= parameters.signalThreshold {
                 var found = finding(group: g, time: t)
@@ -747,7 +745,8 @@ final class OutsideHoursDetector: DetectorOperator {
                     w.key("hour_of_week"); w.number(hour)
                     w.key("local_time"); w.string("\(days[hour / 24]) \(hour % 24 < 10 ? "0" : "")\(hour % 24):00")
                     w.key("utc_offset_minutes"); w.number(parameters.utcOffsetMinutes)
-                    w.key("share_percent_within_tolerance"); w.number((share * 100000).rounded() / 1000)
+                    w.key("profile"); w.string(parameters.profile.rawValue)
+                    w.key("share_percent"); w.number((share * 100000).rounded() / 1000)
                     w.key("threshold_percent"); w.number(parameters.threshold * 100)
                     w.key("profile_events"); w.number(profileEvents)
                 }
@@ -757,6 +756,31 @@ final class OutsideHoursDetector: DetectorOperator {
         profile[g * 168 + hour] += 1
         total[g] += 1
         events[g] &+= 1
+    }
+
+    /// The entity's activity around an hour of the week: at hours ± tolerance of that day (`weekly`), or of every
+    /// day of the same kind, weekdays or weekend days (`daily`).
+    private func activity(group g: Int, hour: Int) -> Float {
+        let base = g * 168
+        var sum: Float = 0
+        let dayOfWeek = hour / 24
+        let days: [Int]
+        if parameters.profile == .weekly {
+            days = [dayOfWeek]
+        } else {
+            days = dayOfWeek < 5 ? [0, 1, 2, 3, 4] : [5, 6]
+        }
+        if parameters.profile == .weekly {
+            for d in -parameters.tolerance...parameters.tolerance { sum += profile[base + ((hour + d) % 168 + 168) % 168] }
+            return sum
+        }
+        for day in days {
+            for d in -parameters.tolerance...parameters.tolerance {
+                let hourOfDay = ((hour % 24 + d) % 24 + 24) % 24
+                sum += profile[base + day * 24 + hourOfDay]
+            }
+        }
+        return sum
     }
 
     override func advance(to time: Int64) {

@@ -293,7 +293,7 @@ extension RuleLoader {
         .volume: ["bucket", "field", "baseline", "alpha", "threshold", "signal_threshold", "direction", "min_sigma", "min_samples", "utc_offset", "expire"],
         .newValue: ["field", "history", "max_values"],
         .drift: ["field", "bucket", "metric", "alpha", "threshold", "signal_threshold", "max_categories", "min_count", "min_samples", "expire"],
-        .outsideHours: ["threshold", "signal_threshold", "tolerance", "min_events", "utc_offset", "half_life", "expire"],
+        .outsideHours: ["threshold", "signal_threshold", "tolerance", "profile", "min_events", "utc_offset", "half_life", "expire"],
     ]
 
     mutating func loadDetector(_ document: YAMLNode, file: String) {
@@ -400,6 +400,12 @@ extension RuleLoader {
             case "tolerance":
                 parameters.tolerance = readInteger(value, file, "tolerance", minimum: 0) ?? parameters.tolerance
                 if parameters.tolerance > 12 { problem(file, value.line, "tolerance is at most 12 hours") }
+            case "profile":
+                if let profile = value.text.flatMap(DetectorParameters.Profile.init(rawValue:)) {
+                    parameters.profile = profile
+                } else {
+                    problem(file, value.line, "profile must be daily or weekly")
+                }
             case "min_events":
                 parameters.minEvents = readInteger(value, file, "min_events") ?? parameters.minEvents
             case "utc_offset":

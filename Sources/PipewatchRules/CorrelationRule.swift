@@ -217,6 +217,7 @@ public struct DetectorParameters: Sendable, Equatable {
     public enum Baseline: String, Sendable { case ewma, seasonal }
     public enum Direction: String, Sendable { case up, down, both }
     public enum Metric: String, Sendable { case psi, js }
+    public enum Profile: String, Sendable { case daily, weekly }
 
     /// volume, drift: bucket length.
     public var bucket: Int64 = 3_600_000
@@ -245,8 +246,11 @@ public struct DetectorParameters: Sendable, Equatable {
     public var maxCategories = 64
     /// drift: events a bucket needs to be judged.
     public var minCount = 50
-    /// outside_hours: hours either side of an hour-of-week that count as the same time.
+    /// outside_hours: hours either side of the event's hour that count as the same time.
     public var tolerance = 1
+    /// outside_hours: `daily` compares the hour of the day with the entity's activity at that hour on days of the
+    /// same kind (weekdays or weekend days); `weekly` with that hour of that day of the week only (needs more history).
+    public var profile: Profile = .daily
     /// outside_hours: events a profile needs before it judges.
     public var minEvents = 50
     /// outside_hours, seasonal volume: offset of local time from UTC, in minutes.
