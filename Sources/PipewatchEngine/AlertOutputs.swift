@@ -50,6 +50,12 @@ public final class AlertOutputs: @unchecked Sendable {
     /// Waits until every submitted batch is acknowledged.
     public func drain() { queues.forEach { $0.drain() } }
 
+    /// Waits at most until `deadline` for every submitted batch; whether all were acknowledged.
+    public func drain(until deadline: Date) -> Bool { queues.allSatisfy { $0.drain(until: deadline) } }
+
+    /// Whether some output's queue is full, so that a new batch would block: time for the inputs to pause.
+    public var isBackedUp: Bool { queues.contains { $0.isFull } }
+
     /// Drains and closes every sink.
     public func close() { queues.forEach { $0.close() } }
 

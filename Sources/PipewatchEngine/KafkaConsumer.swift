@@ -127,6 +127,14 @@ public final class KafkaConsumer {
     public private(set) var confirmedCommits: [KafkaTopicPartition: Int64] = [:]
     /// Commits whose result has not been served yet (by `poll`).
     public private(set) var pendingCommits = 0
+    /// Called when partitions are revoked cleanly, before what is done is committed: the owner finishes what it
+    /// can of the in-flight work (waits for sink acknowledgements, marks records done) so the commit covers it.
+    public var beforeRevoke: (([KafkaTopicPartition]) -> Void)?
+    /// Records polled from partitions this member then gave up (revoked or lost) above the commits the broker had
+    /// confirmed for them: the most its next owner can read a second time. Summed over every rebalance.
+    public private(set) var redeliveryWindow: Int64 = 0
+    /// Whether fetching is paused (see `pause`).
+    public private(set) var isPaused = false
 
     private var handle: OpaquePointer?
     private var closed = false
@@ -245,6 +253,24 @@ public final class KafkaConsumer {
         return KafkaBatch(input: input, bytes: buffer, records: records, sources: sources, errors: errors, rebalances: rebalances)
     }
 
+    /// Stops fetching from every assigned partition (and from partitions assigned later) without leaving the group:
+    /// how the owner pushes back when its sinks are slow, instead of buffering without bound. `poll` keeps serving
+    /// rebalances, commits and errors meanwhile.
+    public func pause() { setPaused(true) }
+
+    /// Fetches again from where each partition's consumption stopped.
+    public func resume() { setPaused(false) }
+
+    private func setPaused(_ paused: Bool) {
+        guard let handle, !closed, paused != isPaused else { return }
+        isPaused = paused
+        let list = rd_kafka_topic_partition_list_new(Int32(max(1, assignment.count)))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in assignment { rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition) }
+        let err = paused ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { errors.append(KafkaError(err, paused ? "pause" : "resume")) }
+    }
+
     /// Marks every record of `batch` done (shorthand for processing that finished with the whole batch).
     public func markDone(_ batch: KafkaBatch) {
         for source in batch.sources { watermark.markDone(source.partition, offset: source.offset) }
@@ -305,8 +331,9 @@ public final class KafkaConsumer {
     public func close() -> [KafkaError] {
         guard let handle, !closed else { return [] }
         var problems: [KafkaError] = []
-        do { try commitDone(wait: true) } catch let error as KafkaError { problems.append(error) } catch {}
+        // Commit results (also those of a synchronous commit) arrive through the commit callback, into `errors`.
         errors.removeAll()
+        do { try commitDone(wait: true) } catch let error as KafkaError { problems.append(error) } catch {}
         let err = rd_kafka_consumer_close(handle)
         closed = true
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { problems.append(KafkaError(err, "closing the Kafka consumer")) }
@@ -334,11 +361,14 @@ public final class KafkaConsumer {
                 let result = rd_kafka_assign(handle, list)
                 if result != RD_KAFKA_RESP_ERR_NO_ERROR { errors.append(KafkaError(result, "assign")) }
             }
+            // Partitions assigned while the owner is pushing back start paused too.
+            if isPaused { _ = rd_kafka_pause_partitions(handle, list) }
             return
         }
         // Revoked, or an error that means the assignment must be given up.
         let lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(handle) != 0
         if !lost {
+            beforeRevoke?(partitions)
             // Commit what is done before handing over; during a rebalance the broker may refuse it, which only
             // costs duplicates.
             var due: [KafkaTopicPartition: Int64] = [:]
@@ -348,6 +378,11 @@ public final class KafkaConsumer {
             do { try commit(due) } catch let error as KafkaError { errors.append(error) } catch {}
         }
         for partition in partitions {
+            if let polled = watermark.polledRange(partition) {
+                // A refused commit (the broker may refuse any during a rebalance) leaves the confirmed one.
+                let safe = max(polled.lowerBound, min(confirmedCommits[partition] ?? polled.lowerBound, polled.upperBound))
+                redeliveryWindow += polled.upperBound - safe
+            }
             assignment.remove(partition)
             forgetState(partition)
         }

@@ -29,6 +29,9 @@ public struct OffsetWatermark: Sendable {
         var pending = 0
         /// One past the last offset of the done prefix; nil until a record of the partition is done.
         var watermark: Int64?
+        /// The offsets polled since the partition was (re)assigned: the first, and one past the last.
+        var firstPolled: Int64?
+        var nextPolled: Int64 = 0
 
         var lastPolled: Int64? { head < offsets.count ? offsets[offsets.count - 1] : nil }
 
@@ -75,6 +78,8 @@ public struct OffsetWatermark: Sendable {
         var state = partitions.removeValue(forKey: partition) ?? Partition()
         defer { partitions[partition] = state }
         if let watermark = state.watermark, offset < watermark { return }
+        if state.firstPolled == nil { state.firstPolled = offset }
+        state.nextPolled = max(state.nextPolled, offset + 1)
         if let last = state.lastPolled, offset <= last {
             var cut = state.offsets.count
             while cut > state.head && state.offsets[cut - 1] >= offset { cut -= 1 }
@@ -117,6 +122,12 @@ public struct OffsetWatermark: Sendable {
 
     /// The offset to commit for one partition, if any.
     public func committable(_ partition: KafkaTopicPartition) -> Int64? { partitions[partition]?.watermark }
+
+    /// The offsets of `partition` polled since it was assigned, `first..<next`; nil before the first record.
+    public func polledRange(_ partition: KafkaTopicPartition) -> Range<Int64>? {
+        guard let state = partitions[partition], let first = state.firstPolled else { return nil }
+        return first..<max(first, state.nextPolled)
+    }
 
     /// Records of `partition` polled and not yet done.
     public func inFlight(_ partition: KafkaTopicPartition) -> Int { partitions[partition]?.pending ?? 0 }

@@ -112,6 +112,23 @@ public final class DeliveryQueue: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Waits until every submitted batch is acknowledged or `deadline` passes; whether everything was.
+    public func drain(until deadline: Date) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while !pending.isEmpty || inFlight {
+            if !condition.wait(until: deadline) { return pending.isEmpty && !inFlight }
+        }
+        return true
+    }
+
+    /// Whether `submit` would block now: the queue holds `capacity` batches.
+    public var isFull: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return pending.count >= capacity
+    }
+
     /// Drains, stops the delivery thread and closes the sink.
     public func close() {
         drain()

@@ -1,17 +1,17 @@
 import Yams
 
 /// A YAML node with the position it was written at: what the loader walks so that every problem can name its line.
-struct YAMLNode: Sendable {
-    indirect enum Value: Sendable {
+public struct YAMLNode: Sendable {
+    public indirect enum Value: Sendable {
         /// `plain` is false for quoted and block scalars (whose text is never null, a boolean or a number).
         case scalar(String, plain: Bool)
         case mapping([(key: YAMLNode, value: YAMLNode)])
         case sequence([YAMLNode])
     }
 
-    var value: Value
-    var line: Int
-    var column: Int
+    public var value: Value
+    public var line: Int
+    public var column: Int
 
     init(_ value: Value, line: Int, column: Int) {
         self.value = value
@@ -19,7 +19,7 @@ struct YAMLNode: Sendable {
         self.column = column
     }
 
-    init(_ node: Node) {
+    public init(_ node: Node) {
         let mark = node.mark
         line = mark?.line ?? 0
         column = mark?.column ?? 0
@@ -39,7 +39,7 @@ struct YAMLNode: Sendable {
     // MARK: Reading
 
     /// A plain scalar that YAML reads as null (`~`, `null`, empty).
-    var isNull: Bool {
+    public var isNull: Bool {
         if case .scalar(let text, true) = value { return YAMLNode.nullWords.contains(text) }
         return false
     }
@@ -49,28 +49,28 @@ struct YAMLNode: Sendable {
     static let falseWords: Set<String> = ["false", "False", "FALSE"]
 
     /// The text of a scalar that is not null.
-    var text: String? {
+    public var text: String? {
         if case .scalar(let text, _) = value, !isNull { return text }
         return nil
     }
 
-    var mapping: [(key: YAMLNode, value: YAMLNode)]? {
+    public var mapping: [(key: YAMLNode, value: YAMLNode)]? {
         if case .mapping(let pairs) = value { return pairs }
         return nil
     }
 
-    var sequence: [YAMLNode]? {
+    public var sequence: [YAMLNode]? {
         if case .sequence(let items) = value { return items }
         return nil
     }
 
-    var isScalar: Bool {
+    public var isScalar: Bool {
         if case .scalar = value { return true }
         return false
     }
 
     /// A boolean scalar (`true`/`false`, also `yes`/`no` as many Sigma tools accept), or nil.
-    var bool: Bool? {
+    public var bool: Bool? {
         guard case .scalar(let text, _) = value else { return nil }
         if YAMLNode.trueWords.contains(text) || text.lowercased() == "yes" { return true }
         if YAMLNode.falseWords.contains(text) || text.lowercased() == "no" { return false }
@@ -78,12 +78,12 @@ struct YAMLNode: Sendable {
     }
 
     /// The value of `key` in a mapping.
-    subscript(key: String) -> YAMLNode? {
+    public subscript(key: String) -> YAMLNode? {
         mapping?.first { $0.key.text == key }?.value
     }
 
     /// What kind of node this is, for messages.
-    var kindName: String {
+    public var kindName: String {
         switch value {
         case .scalar: return isNull ? "null" : "a scalar"
         case .mapping: return "a map"
@@ -102,14 +102,14 @@ struct YAMLNode: Sendable {
 }
 
 /// A YAML syntax problem: where and what.
-struct YAMLSyntaxError: Error {
-    var line: Int
-    var reason: String
+public struct YAMLSyntaxError: Error {
+    public var line: Int
+    public var reason: String
 }
 
-enum YAMLReader {
+public enum YAMLReader {
     /// Every document of a YAML text, or the syntax error that stopped reading (with the documents before it).
-    static func documents(_ text: String) -> (documents: [YAMLNode], error: YAMLSyntaxError?) {
+    public static func documents(_ text: String) -> (documents: [YAMLNode], error: YAMLSyntaxError?) {
         var documents: [YAMLNode] = []
         do {
             var sequence = try Yams.compose_all(yaml: text)

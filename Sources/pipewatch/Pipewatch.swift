@@ -12,7 +12,7 @@ struct Pipewatch: ParsableCommand {
             could not be read (the rest was still processed), 1 on errors that stop the run.
             """,
         version: PipewatchVersion.current,
-        subcommands: [NormalizeCommand.self, ReplayCommand.self, RulesCommand.self])
+        subcommands: [NormalizeCommand.self, ReplayCommand.self, RulesCommand.self, RunCommand.self, ConfigCommand.self])
 }
 
 enum PipewatchVersion {

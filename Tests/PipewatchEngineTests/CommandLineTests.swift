@@ -3,14 +3,7 @@ import Testing
 
 /// Runs the built `pipewatch` executable (built with the tests by `swift build --build-tests`).
 struct PipewatchProcess {
-    static var executable: URL {
-        // The test bundle sits in the same build folder as the executables.
-        var folder = Bundle.main.bundleURL
-        while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("pipewatch").path) {
-            folder.deleteLastPathComponent()
-        }
-        return folder.appendingPathComponent("pipewatch")
-    }
+    static var executable: URL { PipewatchExecutable.url }
 
     struct Result {
         var status: Int32

@@ -48,4 +48,4 @@ enum SampleRecords {
 }
 
 /// The repository root, found from this file's location.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let repositoryRoot = PipewatchExecutable.repositoryRoot

@@ -5,7 +5,7 @@ import PipewatchEngine
 /// librdkafka's own mock cluster, started in-process on a producer handle, with a producer connected to it.
 final class MockKafka {
     private let owner: OpaquePointer
-    private let cluster: OpaquePointer
+    let cluster: OpaquePointer
     private let producer: OpaquePointer
     private var topicHandles: [String: OpaquePointer] = [:]
     let bootstrapServers: String
@@ -105,5 +105,18 @@ extension KafkaConsumer {
             let batch = poll(maxMessages: 500, timeout: 0.2)
             if !batch.isEmpty { try body(batch) }
         }
+    }
+}
+
+extension MockKafka {
+    /// The next `count` requests of `apiKey` (Kafka protocol API key) fail with `error`.
+    func pushRequestErrors(apiKey: Int16, count: Int, _ error: rd_kafka_resp_err_t) {
+        let errors = [rd_kafka_resp_err_t](repeating: error, count: count)
+        rd_kafka_mock_push_request_errors_array(cluster, apiKey, count, errors)
+    }
+
+    /// Takes broker `id` (1-based) down or brings it back.
+    func setBroker(_ id: Int32, up: Bool) {
+        _ = up ? rd_kafka_mock_broker_set_up(cluster, id) : rd_kafka_mock_broker_set_down(cluster, id)
     }
 }

@@ -1,0 +1,163 @@
+import Foundation
+import PipewatchEngine
+@_exported import PipewatchTestSupport
+import Testing
+
+/// A rule that fires on every CloudTrail `CreateEndpoint` (records n with n % 5 == 2 in `CloudTrail.record`).
+let createEndpointRule = """
+    title: SageMaker endpoint created
+    id: 0b7e3c4e-1f2a-4c55-9a61-3d1c2b7e9f10
+    status: test
+    level: medium
+    logsource:
+        product: aws
+        service: cloudtrail
+    detection:
+        selection:
+            eventSource: sagemaker.amazonaws.com
+            eventName: CreateEndpoint
+        condition: selection
+    """
+
+/// A rule that fires on every SageMaker record: one alert per record.
+let everySageMakerCallRule = """
+    title: Any SageMaker call
+    id: 6a0d1c55-7a3e-4f0e-8c1b-2e4d5f6a7b80
+    status: test
+    level: low
+    logsource:
+        product: aws
+        service: cloudtrail
+    detection:
+        selection:
+            eventSource: sagemaker.amazonaws.com
+        condition: selection
+    """
+
+/// The record numbers `CloudTrail.record` writes into request id (`"requestID":"req-N"` of the raw record in each alert), in the order they appear.
+func alertedRecords(in text: String) -> [Int] {
+    var numbers: [Int] = []
+    for line in text.split(separator: "\n") {
+        guard let range = line.range(of: #""requestID":"req-"#) else { continue }
+        let digits = line[range.upperBound...].prefix { $0.isNumber }
+        if let n = Int(digits) { numbers.append(n) }
+    }
+    return numbers
+}
+
+/// A `Daemon` running on its own thread, with its log kept.
+final class RunningDaemon: @unchecked Sendable {
+    let daemon: Daemon
+    private let lock = NSLock()
+    private var lines: [String] = []
+    private var failure: Error?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(configuration path: String) throws {
+        daemon = try Daemon(configuration: try DaemonConfiguration.load(path: path))
+        daemon.log = { [weak self] line in self?.lock.withLock { self?.lines.append(line) } }
+        let thread = Thread { [self] in
+            do { try daemon.run() } catch { lock.withLock { failure = error } }
+            finished.signal()
+        }
+        thread.start()
+    }
+
+    var log: [String] { lock.withLock { lines } }
+    var error: Error? { lock.withLock { failure } }
+
+    /// Asks it to stop and waits until `run` returned.
+    func stop(seconds: Double = 60) -> Bool {
+        daemon.requestStop()
+        return finished.wait(timeout: .now() + seconds) == .success
+    }
+
+    /// Polls `condition` every 20 ms for at most `seconds`.
+    @discardableResult
+    func wait(seconds: Double, until condition: (Daemon.Statistics) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition(daemon.currentStatistics) { return true }
+            usleep(20_000)
+        }
+        return condition(daemon.currentStatistics)
+    }
+}
+
+/// Writes a configuration for one Kafka topic with the given rule and outputs into `dir`.
+func daemonConfiguration(
+    _ dir: TemporaryDirectory, kafka: MockKafka, topic: String, group: String, rule: String,
+    outputs: [String], extra: String = ""
+) throws -> String {
+    try dir.write("rules/rule.yml", rule)
+    let outputLines = outputs.map { "  - \"\($0)\"" }.joined(separator: "\n")
+    return try dir.write("pipewatch.yaml", """
+        inputs:
+          kafka:
+            brokers: \(kafka.bootstrapServers)
+            group: \(group)
+            topics: [\(topic)]
+            max-batch: 2000
+            properties:
+              session.timeout.ms: "6000"
+              heartbeat.interval.ms: "500"
+              topic.metadata.refresh.interval.ms: "1000"
+              log_level: "3"
+        rules:
+          paths: [rules/]
+          watch: false
+        outputs:
+        \(outputLines)
+        dead-letter: dead.ndjson
+        alert-dead-letter: alerts.dead.ndjson
+        commit-interval: 200ms
+        \(extra)
+        """)
+}
+
+/// The group's committed offsets, read by a short-lived member of the same group after the daemons left.
+func committedOffsets(_ kafka: MockKafka, group: String, topic: String, partitions: Int32) throws -> [Int64] {
+    let consumer = try KafkaConsumer(KafkaConsumerConfig(
+        bootstrapServers: kafka.bootstrapServers, groupID: group, topics: [topic], properties: fastGroup))
+    defer { consumer.close() }
+    let all = (0..<partitions).map { KafkaTopicPartition(topic, $0) }
+    let offsets = try consumer.committed(all, timeout: 10)
+    return all.map { offsets[$0] ?? -1 }
+}
+
+/// The loopback Splunk HEC collector of the output tests (PipewatchOutputTests/Collector/hec_collector.py).
+final class LoopbackHEC {
+    let port: Int
+    private let directory: TemporaryDirectory
+    private let process: ChildProcess
+
+    init(failFirst: Int, token: String = "t") throws {
+        directory = try TemporaryDirectory()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../PipewatchOutputTests/Collector/hec_collector.py").standardized.path
+        process = try ChildProcess(
+            "python3", ["-u", script, token, String(failFirst), directory.path("received.ndjson")],
+            stdout: directory.path("port"), stderr: directory.path("log"))
+        let deadline = Date().addingTimeInterval(15)
+        var port: Int?
+        while port == nil && process.isRunning && Date() < deadline {
+            let text = directory.read("port")
+            if text.hasSuffix("\n") { port = Int(text.dropLast()) } else { usleep(10_000) }
+        }
+        guard let port else { throw ChildProcess.SpawnError.failed("hec_collector.py: \(directory.read("log"))", 0) }
+        self.port = port
+    }
+
+    deinit { process.terminate() }
+
+    /// Each accepted event as (request number, CloudTrail record number from its raw record).
+    func accepted() throws -> [(request: Int, record: Int)] {
+        try directory.read("received.ndjson").split(separator: "\n").map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let request = try #require(object["request"] as? Int)
+            let envelope = try JSONSerialization.data(withJSONObject: try #require(object["envelope"]))
+            let record = try #require(alertedRecords(in: String(decoding: envelope, as: UTF8.self).replacingOccurrences(of: "\\\"", with: "\"")).first)
+            return (request, record)
+        }
+    }
+}
