@@ -204,3 +204,116 @@ import Testing
         #expect(final.reduce(0, +) == Int64(total), "SIGTERM committed to the end: \(final)")
     }
 }
+
+/// Rule reloads, bad records and the configuration check.
+@Suite(.serialized) struct DaemonOperationTests {
+    @Test(.timeLimit(.minutes(2)))
+    func reloadsSwapRulesBetweenBatchesAndABrokenRuleSetIsRefused() throws {
+        let kafka = try MockKafka()
+        try kafka.createTopic("audit-reload", partitions: 1)
+        let dir = try TemporaryDirectory()
+        let config = try daemonConfiguration(
+            dir, kafka: kafka, topic: "audit-reload", group: "pw-reload", rule: createEndpointRule,
+            outputs: ["ocsf:file:alerts.ndjson"])
+        let running = try RunningDaemon(configuration: config)
+        #expect(running.wait(seconds: 30) { $0.assignment.count == 1 })
+        try kafka.produce("audit-reload", CloudTrail.records(0..<1_000))
+        #expect(running.wait(seconds: 30) { $0.records == 1_000 })
+
+        // A second rule, then SIGHUP's request: records after the reload see both rules, none is read twice.
+        try dir.write("rules/every-call.yml", everySageMakerCallRule)
+        running.daemon.requestReload()
+        #expect(running.wait(seconds: 10) { $0.ruleReloads == 1 && $0.rules == 2 })
+        try kafka.produce("audit-reload", CloudTrail.records(1_000..<2_000))
+        #expect(running.wait(seconds: 30) { $0.records == 2_000 })
+
+        // A rule file that does not compile: refused, the two running rules stay.
+        try dir.write("rules/broken.yml", "title: broken\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName|nosuchmodifier: x}\n  condition: sel\n")
+        running.daemon.requestReload()
+        #expect(running.wait(seconds: 10) { $0.refusedReloads == 1 })
+        #expect(running.log.contains { $0.contains("rules not reloaded") && $0.contains("broken.yml:4") },
+                "the refusal names the file and line: \(running.log)")
+        try kafka.produce("audit-reload", CloudTrail.records(2_000..<3_000))
+        #expect(running.wait(seconds: 30) { $0.records == 3_000 && $0.committed.values.reduce(0, +) == 3_000 })
+        #expect(running.stop())
+
+        let alerted = alertedRecords(in: dir.read("alerts.ndjson"))
+        let endpointCalls = { (range: Range<Int>) in range.filter { $0 % 5 == 2 } }
+        // Before the reload one rule; after it, both (every record, plus CreateEndpoint once more).
+        let expected = endpointCalls(0..<1_000) + Array(1_000..<3_000) + endpointCalls(1_000..<3_000)
+        #expect(alerted.sorted() == expected.sorted())
+        #expect(running.daemon.currentStatistics.rules == 2)
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func badRecordsAreDeadLetteredWithTheirPartitionAndOffsetAndCommittedPast() throws {
+        let kafka = try MockKafka()
+        try kafka.createTopic("audit-bad", partitions: 1)
+        let dir = try TemporaryDirectory()
+        let config = try daemonConfiguration(
+            dir, kafka: kafka, topic: "audit-bad", group: "pw-bad", rule: createEndpointRule,
+            outputs: ["ocsf:file:alerts.ndjson"])
+        let running = try RunningDaemon(configuration: config)
+        #expect(running.wait(seconds: 30) { $0.assignment.count == 1 })
+        var values = CloudTrail.records(0..<10)
+        values.insert(#"{"eventVersion":"1.09","eventName":"#, at: 3)         // offset 3: truncated JSON
+        values.insert(#"{"kind":"Unknown","something":true}"#, at: 7)      // offset 7: no known source
+        try kafka.produce("audit-bad", values, partition: 0)
+        #expect(running.wait(seconds: 30) { $0.committed.values.reduce(0, +) == 12 }, "committed past the bad records")
+        #expect(running.stop())
+
+        let lines = dir.read("dead.ndjson").split(separator: "\n")
+        #expect(lines.count == 2)
+        let letters = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(letters.map { $0["input"] as? String } == ["kafka:audit-bad[0]", "kafka:audit-bad[0]"])
+        #expect(letters.map { $0["offset"] as? Int } == [3, 7])
+        #expect(letters.allSatisfy { !(($0["reason"] as? String) ?? "").isEmpty })
+        #expect(letters[0]["raw"] as? String == #"{"eventVersion":"1.09","eventName":"#)
+        #expect(running.daemon.currentStatistics.badRecords == 2)
+        #expect(alertedRecords(in: dir.read("alerts.ndjson")) == [2, 7])
+    }
+
+    @Test func configCheckReportsEveryProblemWithItsLine() throws {
+        let dir = try TemporaryDirectory()
+        let path = try dir.write("pipewatch.yaml", """
+            inputs:
+              kafka:
+                brokers: 127.0.0.1:9092
+                topics: [audit]
+                properties: {enable.auto.commit: "true"}
+              webhook:
+                listen: nowhere
+                secrets: [env:PIPEWATCH_TEST_UNSET_SECRET]
+            rules: [rules/]
+            outputs:
+              - cef:ftp://siem
+              - ocsf:stdout
+            delivery: {queue-capacity: 0, shutdown-timeout: soon}
+            colour: blue
+            """)
+        #expect(throws: DaemonConfigurationError.self) { try DaemonConfiguration.load(path: path) }
+        do {
+            _ = try DaemonConfiguration.load(path: path)
+        } catch let error as DaemonConfigurationError {
+            let expected = [
+                ":3: kafka needs group", ":5: the Kafka property enable.auto.commit cannot be set",
+                ":7: webhook.listen must be HOST:PORT", ":8: environment variable PIPEWATCH_TEST_UNSET_SECRET is not set",
+                ":11: output cef:ftp://siem: unknown sink", ":13: queue-capacity must be a whole number",
+                ":13: shutdown-timeout must be a duration", ":14: unknown key 'colour'",
+            ]
+            for fragment in expected {
+                #expect(error.problems.contains { $0.hasPrefix(path) && $0.contains(fragment) }, "\(fragment) in \(error.problems)")
+            }
+        }
+
+        // The command prints the same and fails; a good file passes with its rule count.
+        let bad = try ChildProcess(PipewatchExecutable.url.path, ["config", "check", path], stdout: dir.path("bad.out"))
+        #expect(bad.wait() == 1)
+        #expect(dir.read("bad.out").contains("pipewatch.yaml:14: unknown key 'colour'"))
+        try dir.write("rules/rule.yml", createEndpointRule)
+        let good = try dir.write("good.yaml", "inputs: {files: [records/]}\nrules: [rules/]\noutputs: [ocsf:stdout]\n")
+        let check = try ChildProcess(PipewatchExecutable.url.path, ["config", "check", good], stdout: dir.path("good.out"))
+        #expect(check.wait() == 0)
+        #expect(dir.read("good.out").contains("ok (1 rules, 1 output(s))"))
+    }
+}
