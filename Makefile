@@ -21,9 +21,22 @@ run: deps
 	@# Exit status 2 only says that the deliberately broken sample records were dead-lettered.
 	.build/release/pipewatch replay samples/ --rules rules/ || [ $$? -eq 2 ]
 
-test: deps
+test: deps mlflow
 	swift build --build-tests
 	swift test --skip-build
+
+# A real MLflow tracking server for the webhook receiver's end-to-end test, in a virtualenv of its own under .build.
+MLFLOW_VERSION := 3.17.2
+MLFLOW_VENV := .build/mlflow-venv
+DEBIAN_PACKAGES += curl
+.PHONY: mlflow
+
+mlflow: $(MLFLOW_VENV)/installed-$(MLFLOW_VERSION)
+
+$(MLFLOW_VENV)/installed-$(MLFLOW_VERSION):
+	python3 -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install -q --disable-pip-version-check mlflow==$(MLFLOW_VERSION)
+	touch $@
 
 bench: deps
 	@dpkg-query -W -f='$${Status}' libsimdjson-dev 2>/dev/null | grep -q "ok installed" || \
