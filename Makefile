@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` (replay the bundled samples) and `make test` (the whole test suite).
 # Both install the Debian packages the build needs when they are missing.
 
-DEBIAN_PACKAGES := pkg-config libzstd-dev zlib1g-dev libhyperscan-dev librdkafka-dev libcurl4-openssl-dev python3 rsyslog
+DEBIAN_PACKAGES := pkg-config libzstd-dev zlib1g-dev libhyperscan-dev librdkafka-dev libcurl4-openssl-dev libssl-dev openssl python3 rsyslog rsyslog-gnutls
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps run test bench

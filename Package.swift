@@ -20,7 +20,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // System libraries (Debian: librdkafka-dev, libzstd-dev, zlib1g-dev, libhyperscan-dev, libcurl4-openssl-dev).
+        // System libraries (Debian: librdkafka-dev, libzstd-dev, zlib1g-dev, libhyperscan-dev, libcurl4-openssl-dev,
+        // libssl-dev).
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -28,6 +29,9 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // A blocking libcurl client for the HTTP sinks (curl_easy_setopt is variadic: Swift cannot call it).
         .target(name: "CHTTPClient", dependencies: ["CCurl"]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // A blocking OpenSSL client for syslog over TLS (RFC 5425) on a socket the sink connected.
+        .target(name: "CTLSClient", dependencies: ["COpenSSL"]),
 
         // The parser core: record framing and a tape document with zero-copy field access.
         .target(name: "PipewatchJSON", swiftSettings: hotPath),
@@ -40,7 +44,7 @@ let package = Package(
         ], swiftSettings: hotPath),
         // Alerts, formatters and sinks.
         .target(name: "PipewatchOutput", dependencies: [
-            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "CHTTPClient", "CZlib",
+            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "CHTTPClient", "CTLSClient", "CZlib",
         ]),
         // Correlations and statistical detectors in event time: windows, watermarks, tuning, state snapshots.
         .target(name: "PipewatchDetectors", dependencies: [

@@ -5,6 +5,10 @@ import Foundation
 /// Alerts POSTed to an HTTP collector: Splunk's HTTP Event Collector (`splunk+https://host:8088`, batches of HEC
 /// envelopes, `Authorization: Splunk <token>`) or any endpoint taking JSON lines (`https://…`). A batch is
 /// acknowledged on a 2xx answer; 429, 5xx and transport errors are retried, other 4xx answers are permanent.
+/// Over HTTPS, `ca` is the bundle the collector's certificate must chain to (default: the system's) and `cert` and
+/// `key` are a client certificate for collectors that require one. A failed handshake or verification is a
+/// transport error, retried: a refused client certificate reaches libcurl as an alert or a closed connection, not
+/// told apart from other breaks, and a collector's certificate can be fixed while the alerts wait.
 public struct HTTPSinkConfiguration: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case splunkHEC(token: String)

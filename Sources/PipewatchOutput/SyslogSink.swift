@@ -1,3 +1,4 @@
+import CTLSClient
 import Foundation
 
 #if canImport(Glibc)
@@ -13,14 +14,22 @@ private let sendFlags: Int32 = 0  // SIGPIPE is turned off per socket with SO_NO
 #endif
 
 /// Alerts to a syslog receiver as RFC 5424 messages: over UDP one message per datagram (RFC 5426), over TCP with
-/// octet-counting framing (RFC 6587 §3.4.1). TLS (RFC 5425) is parsed by `SyslogConfiguration` but not built in:
-/// `init` refuses it.
+/// octet-counting framing (RFC 6587 §3.4.1), and over TLS (RFC 5425) with the same framing.
+///
+/// TLS verifies the receiver's certificate against the configured `ca` and checks that it names the configured
+/// host (an IP literal against the certificate's IP addresses, a name against its DNS names, sent as SNI);
+/// `cert` and `key` authenticate this sender for receivers that require client certificates. A failed handshake
+/// or verification is retryable, like a refused connection: the receiver's certificate can be fixed while the
+/// alerts wait. The files are read again on every connection, so renewed certificates are picked up.
 ///
 /// Each payload is one formatted alert, optionally tagged with its severity by `SyslogPayload.tagged` (the
 /// formatter path does that with `AlertFormat.syslogPayload`); untagged payloads get the configured default.
 ///
-/// Acknowledgement: a TCP batch is acknowledged once every frame is written to the socket, a UDP batch once every
-/// datagram is sent — syslog has no application-level acknowledgement, so that is the most the sink can know. A
+/// Acknowledgement: a TCP batch is acknowledged once every frame is written to the socket, a TLS batch once every
+/// byte went through the TLS connection, a UDP batch once every datagram is sent — syslog has no application-level
+/// acknowledgement, so that is the most the sink can know. (With TLS 1.3 a receiver that refuses this sender's
+/// certificate can only say so after the sender's side of the handshake is done, so the first batch written on
+/// such a connection is lost; the refusal closes the connection and is noticed before the next batch.) A
 /// connection the receiver closed is noticed before the next batch is written and re-established; a refused or
 /// reset connection is a retryable failure, and the retried batch is sent whole (at-least-once: after a failure in
 /// the middle of a batch, the receiver can see its first messages twice).
@@ -34,14 +43,21 @@ public final class SyslogSink: AlertSink, @unchecked Sendable {
     private let header: SyslogMessage.Header
     private let lock = NSLock()
     private var socket: Int32 = -1
+    /// The TLS session on `socket` (syslog+tls only).
+    private var tls: OpaquePointer?
     /// The clock, replaceable in tests (milliseconds since the epoch).
     var now: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
     public init(configuration: SyslogConfiguration) throws {
-        if case .tls = configuration.transport {
-            throw OutputSpecificationError(
-                "\(configuration.transport.scheme)://\(configuration.host):\(configuration.port)",
-                "syslog over TLS is not available in this build; use syslog+tcp through a TLS-terminating relay")
+        if case .tls(let ca, let cert, let key) = configuration.transport {
+            // Missing files are a configuration mistake to report at start-up, not on every retry.
+            for (option, path) in [("ca", ca), ("cert", cert), ("key", key)] {
+                if let path, !FileManager.default.isReadableFile(atPath: path) {
+                    throw OutputSpecificationError(
+                        "\(configuration.transport.scheme)://\(configuration.host):\(configuration.port)",
+                        "\(option)=\(path) is not a readable file")
+                }
+            }
         }
         self.configuration = configuration
         header = SyslogMessage.Header(
@@ -77,7 +93,7 @@ public final class SyslogSink: AlertSink, @unchecked Sendable {
                 var frames: [UInt8] = []
                 frames.reserveCapacity(payloads.reduce(0) { $0 + $1.count + 96 })
                 for payload in payloads { frames.append(contentsOf: SyslogMessage.octetCounted(message(for: payload))) }
-                try sendAll(frames)
+                if let tls { try tlsWriteAll(tls, frames) } else { try sendAll(frames) }
             }
         } catch {
             disconnect()
@@ -94,6 +110,10 @@ public final class SyslogSink: AlertSink, @unchecked Sendable {
     // MARK: - Sockets
 
     private func disconnect() {
+        if let tls {
+            pw_tls_client_free(tls)
+            self.tls = nil
+        }
         if socket >= 0 {
             Foundation.close(socket)
             socket = -1
@@ -135,7 +155,15 @@ public final class SyslogSink: AlertSink, @unchecked Sendable {
                 ? connectWithTimeout(fd, address.pointee.ai_addr, address.pointee.ai_addrlen)
                 : (Foundation.connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 ? 0 : errno)
             if result == 0 {
-                if stream { setSendTimeout(fd) }
+                if stream { setTimeouts(fd) }
+                if case .tls(let ca, let cert, let key) = configuration.transport {
+                    do throws(SinkFailure) {
+                        tls = try handshake(fd, ca: ca, cert: cert, key: key)
+                    } catch {
+                        Foundation.close(fd)
+                        throw error
+                    }
+                }
                 socket = fd
                 return
             }
@@ -167,19 +195,57 @@ public final class SyslogSink: AlertSink, @unchecked Sendable {
         return error
     }
 
-    /// A write that cannot make progress for `timeout` seconds fails (EAGAIN) instead of blocking the sink forever.
-    private func setSendTimeout(_ fd: Int32) {
+    /// A write that cannot make progress for `timeout` seconds fails (EAGAIN) instead of blocking the sink forever;
+    /// so does a read (only the TLS handshake reads, waiting for the receiver's answers).
+    private func setTimeouts(_ fd: Int32) {
         let seconds = configuration.timeout.rounded(.down)
         var value = timeval()
         value.tv_sec = .init(seconds)
         value.tv_usec = .init((configuration.timeout - seconds) * 1_000_000)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// `host:port` as the TLS failures name it.
+    private var endpoint: String {
+        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        return "\(host):\(configuration.port)"
+    }
+
+    /// The TLS handshake on a connected socket, verifying the receiver against `ca` and the configured host.
+    private func handshake(_ fd: Int32, ca: String, cert: String?, key: String?) throws(SinkFailure) -> OpaquePointer {
+        var error = [CChar](repeating: 0, count: 512)
+        let client = error.withUnsafeMutableBufferPointer { buffer in
+            pw_tls_client_new(fd, ca, cert, key, configuration.host, buffer.baseAddress, buffer.count)
+        }
+        guard let client else {
+            throw .retryable("TLS handshake with \(endpoint) failed: \(text(error))")
+        }
+        return client
+    }
+
+    /// The NUL-terminated text the C side wrote into `buffer`.
+    private func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Writes every byte through the TLS session; the batch counts as sent only when all of it was written.
+    private func tlsWriteAll(_ client: OpaquePointer, _ bytes: [UInt8]) throws(SinkFailure) {
+        var error = [CChar](repeating: 0, count: 512)
+        let result = bytes.withUnsafeBytes { data in
+            error.withUnsafeMutableBufferPointer { buffer in
+                pw_tls_client_write_all(client, data.baseAddress, data.count, buffer.baseAddress, buffer.count)
+            }
+        }
+        if result != 0 { throw .retryable("TLS write to \(endpoint) failed: \(text(error))") }
     }
 
     /// Whether a TCP connection is still usable: a syslog receiver never sends, so a readable socket means it
     /// closed (EOF) or reset the connection. Checked before each batch, so a receiver that restarted since the last
     /// batch costs a reconnect rather than a batch written into a dead connection.
     private func streamIsOpen() -> Bool {
+        // Over TLS the socket also carries the receiver's TLS records (session tickets): the TLS layer reads them.
+        if let tls { return pw_tls_client_is_open(tls) != 0 }
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
         guard poll(&descriptor, 1, 0) > 0 else { return true }
         if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { return false }

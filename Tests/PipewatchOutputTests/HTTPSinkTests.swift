@@ -4,17 +4,26 @@ import Testing
 
 /// The loopback HEC collector (Collector/hec_collector.py), started for one test and stopped after.
 final class LoopbackCollector {
+    /// HTTPS: the collector's certificate and key, and the CA its clients' certificates must chain to (nil: no
+    /// client certificate asked for).
+    struct TLS {
+        var certificate: String
+        var key: String
+        var clientCA: String?
+    }
+
     let port: Int
     let recordFile: String
     private let directory: TemporaryDirectory
     private let process: ChildProcess
 
-    init(token: String, failFirst: Int) throws {
+    init(token: String, failFirst: Int, tls: TLS? = nil) throws {
         directory = try TemporaryDirectory()
         recordFile = directory.path("received.ndjson")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Collector/hec_collector.py")
+        let tlsArguments = tls.map { [$0.certificate, $0.key] + ($0.clientCA.map { [$0] } ?? []) } ?? []
         process = try ChildProcess(
-            "python3", ["-u", script.path, token, String(failFirst), recordFile],
+            "python3", ["-u", script.path, token, String(failFirst), recordFile] + tlsArguments,
             stdout: directory.path("port"), stderr: directory.path("log"))
         // The first line it prints is the port it listens on.
         let deadline = Date().addingTimeInterval(15)
@@ -30,6 +39,9 @@ final class LoopbackCollector {
     deinit { process.terminate() }
 
     enum CollectorError: Error { case didNotStart(String) }
+
+    /// What the collector logged (refused TLS handshakes, one line each).
+    var log: String { directory.read("log") }
 
     /// The envelopes the collector accepted, in arrival order.
     func received() throws -> [[String: Any]] {
@@ -105,6 +117,101 @@ func envelope(_ n: Int, marker: String = "") -> [UInt8] {
             return false
         }
         sink.close()
+    }
+
+    // MARK: - TLS
+
+    /// A collector on HTTPS with the test PKI's server certificate, requiring client certificates from the test CA.
+    static func mutualTLSCollector(_ pki: TestCertificates) throws -> LoopbackCollector {
+        try LoopbackCollector(
+            token: "s3cret", failFirst: 0,
+            tls: LoopbackCollector.TLS(certificate: pki.serverCertificate, key: pki.serverKey, clientCA: pki.ca))
+    }
+
+    static func isRetryable(_ error: any Error, containing text: String) -> Bool {
+        guard case .retryable(let reason) = error as? SinkFailure else { return false }
+        return reason.contains(text)
+    }
+
+    @Test func hecBatchArrivesOverMutualTLS() throws {
+        let scratch = try TemporaryDirectory()
+        let pki = try TestCertificates(in: scratch)
+        let collector = try Self.mutualTLSCollector(pki)
+        let options = "token=s3cret&gzip=true&ca=\(pki.ca)&cert=\(pki.clientCertificate)&key=\(pki.clientKey)"
+        // The collector's certificate is checked against the address in the URL, and in a second sink the name.
+        let byAddress = HTTPSink(try HTTPSinkConfiguration(parsing: "splunk+https://127.0.0.1:\(collector.port)?\(options)"))
+        defer { byAddress.close() }
+        let byName = HTTPSink(try HTTPSinkConfiguration(parsing: "splunk+https://localhost:\(collector.port)?\(options)"))
+        defer { byName.close() }
+
+        try byAddress.deliver((0..<10).map { envelope($0) })
+        try byName.deliver((10..<15).map { envelope($0) })
+
+        let received = try collector.received()
+        let numbers = received.compactMap { (($0["envelope"] as? [String: Any])?["event"] as? [String: Any])?["n"] as? Int }
+        #expect(numbers == Array(0..<15), "every alert exactly once, in order")
+        #expect(received.allSatisfy { $0["tls"] as? Bool == true && $0["gzip"] as? Bool == true })
+        // The collector saw this sink's client certificate.
+        #expect(received.allSatisfy { $0["client"] as? String == "pipewatch-test-client" })
+        #expect(Set(received.compactMap { $0["request"] as? Int }).count == 2)
+    }
+
+    /// TLS failures are retryable, like other transport errors: libcurl reports a refused client certificate as a
+    /// TLS alert or a broken connection, which nothing tells apart reliably from one broken for other reasons, and a
+    /// collector's certificate the sink does not trust can be replaced while the alerts wait; dead-lettering them
+    /// would lose what a corrected certificate delivers.
+    @Test func withoutAClientCertificateTheCollectorRefusesTheBatch() throws {
+        let scratch = try TemporaryDirectory()
+        let pki = try TestCertificates(in: scratch)
+        let collector = try Self.mutualTLSCollector(pki)
+        let sink = HTTPSink(try HTTPSinkConfiguration(
+            parsing: "splunk+https://127.0.0.1:\(collector.port)?token=s3cret&ca=\(pki.ca)&timeout-ms=5000"))
+        defer { sink.close() }
+        // What libcurl reports depends on when the refusal reaches it: "tlsv13 alert certificate required", a reset
+        // connection, or getpeername() failing on the already closed socket.
+        #expect {
+            try sink.deliver([envelope(1)])
+        } throws: { error in
+            Self.isRetryable(error, containing: "https://127.0.0.1:\(collector.port)/services/collector/event: ")
+        }
+        // The collector logs the refusal once its handshake has failed, possibly after libcurl gave up.
+        let refusal = "peer did not return a certificate"
+        let deadline = Date().addingTimeInterval(10)
+        while !collector.log.contains(refusal) && Date() < deadline { usleep(10_000) }
+        #expect(collector.log.contains(refusal), "collector log: \(collector.log)")
+        // Refused in the handshake, before the request was read.
+        #expect(try collector.received().isEmpty)
+    }
+
+    @Test func trustingTheWrongCAFailsVerification() throws {
+        let scratch = try TemporaryDirectory()
+        let pki = try TestCertificates(in: scratch)
+        let collector = try Self.mutualTLSCollector(pki)
+        let sink = HTTPSink(try HTTPSinkConfiguration(parsing:
+            "splunk+https://127.0.0.1:\(collector.port)?token=s3cret&ca=\(pki.otherCA)&cert=\(pki.clientCertificate)"
+            + "&key=\(pki.clientKey)&timeout-ms=5000"))
+        defer { sink.close() }
+        for _ in 0..<2 {
+            #expect {
+                try sink.deliver([envelope(1)])
+            } throws: { error in
+                // libcurl's words for a failed verification; the detail depends on the chain the collector sends.
+                Self.isRetryable(error, containing: "SSL certificate problem: ")
+            }
+        }
+        #expect(try collector.received().isEmpty)
+    }
+
+    @Test func tlsOptionsOnBothKindsOfSinkString() throws {
+        for sink in [
+            "splunk+https://splunk.example:8088?token=t&ca=/etc/pw/ca.pem&cert=/etc/pw/client.pem&key=/etc/pw/client.key",
+            "https://collector.example/ingest?ca=/etc/pw/ca.pem&cert=/etc/pw/client.pem&key=/etc/pw/client.key",
+        ] {
+            let configuration = try HTTPSinkConfiguration(parsing: sink)
+            #expect(configuration.caFile == "/etc/pw/ca.pem", "\(sink)")
+            #expect(configuration.certificateFile == "/etc/pw/client.pem", "\(sink)")
+            #expect(configuration.keyFile == "/etc/pw/client.key", "\(sink)")
+        }
     }
 
     @Test func sinkStringsAreCheckedUpFront() throws {
