@@ -28,7 +28,8 @@ struct MovingStats {
 /// Volume baseline: the count of a group's events (or the sum of a numeric field) per bucket, against a mean and
 /// σ learned per group, either one EWMA (`baseline: ewma`) or one per hour of the week (`baseline: seasonal`).
 /// Buckets are aggregated as records arrive, in any order, and judged in bucket order once the watermark passes
-/// their end; a group with no events in a bucket counts 0 there. Per group: 40 bytes plus one open bucket (16 bytes)
+/// their end; a group with no events in a bucket counts 0 there. Sums are kept in thousandths in integers, so that
+/// the order of additions cannot change them (they saturate at ±9.2 × 10¹² per bucket). Per group: 40 bytes plus one open bucket (16 bytes)
 /// per bucket the allowed lateness spans, and 16 bytes (ewma) or 168 × 24 bytes (seasonal) of baseline.
 final class VolumeDetector: DetectorOperator {
     let parameters: DetectorParameters
@@ -36,7 +37,8 @@ final class VolumeDetector: DetectorOperator {
     let learning: Int64
     private var firstSeen: [Int64] = []
     private var lastSeen: [Int64] = []
-    private var open: [[(bucket: Int64, value: Double)]] = []
+    /// Open buckets per group: bucket index and the amount in thousandths.
+    private var open: [[(bucket: Int64, value: Int64)]] = []
     private var stats: [MovingStats] = []
     private let slots: Int
     /// The last bucket judged; records of it or earlier are late.
@@ -63,7 +65,7 @@ final class VolumeDetector: DetectorOperator {
         let added = grown - firstSeen.count
         firstSeen += [Int64](repeating: .max, count: added)
         lastSeen += [Int64](repeating: .min, count: added)
-        open += [[(bucket: Int64, value: Double)]](repeating: [], count: added)
+        open += [[(bucket: Int64, value: Int64)]](repeating: [], count: added)
         stats += [MovingStats](repeating: MovingStats(), count: added * slots)
     }
 
@@ -97,10 +99,13 @@ final class VolumeDetector: DetectorOperator {
         if time < firstSeen[g] { firstSeen[g] = time }
         if time > lastSeen[g] { lastSeen[g] = time }
         if bucket < earliestOpen { earliestOpen = bucket }
+        let scaled = amount * 1000
+        let thousandths = scaled >= 9.2e18 ? Int64.max : scaled <= -9.2e18 ? Int64.min : Int64(scaled.rounded())
         if let k = open[g].firstIndex(where: { $0.bucket == bucket }) {
-            open[g][k].value += amount
+            let (sum, overflow) = open[g][k].value.addingReportingOverflow(thousandths)
+            open[g][k].value = overflow ? (thousandths > 0 ? .max : .min) : sum
         } else {
-            open[g].append((bucket, amount))
+            open[g].append((bucket, thousandths))
         }
     }
 
@@ -133,7 +138,7 @@ final class VolumeDetector: DetectorOperator {
             if floorDivide(firstSeen[g], parameters.bucket) > bucket { continue }
             var value = 0.0
             if let k = open[g].firstIndex(where: { $0.bucket == bucket }) {
-                value = open[g][k].value
+                value = Double(open[g][k].value) / 1000
                 open[g].remove(at: k)
             } else if lastSeen[g] < end - parameters.expire {
                 removeGroup(g)
@@ -197,7 +202,7 @@ final class VolumeDetector: DetectorOperator {
             w.count(open[g].count)
             for entry in open[g] {
                 w.i64(entry.bucket)
-                w.double(entry.value)
+                w.i64(entry.value)
             }
             for k in 0..<slots {
                 let s = stats[g * slots + k]
@@ -216,8 +221,8 @@ final class VolumeDetector: DetectorOperator {
             firstSeen[g] = try r.i64()
             lastSeen[g] = try r.i64()
             let n = try r.count()
-            var entries: [(bucket: Int64, value: Double)] = []
-            for _ in 0..<n { entries.append((try r.i64(), try r.double())) }
+            var entries: [(bucket: Int64, value: Int64)] = []
+            for _ in 0..<n { entries.append((try r.i64(), try r.i64())) }
             open[g] = entries
             for k in 0..<slots {
                 stats[g * slots + k] = MovingStats(n: Int32(bitPattern: try r.u32()), mean: try r.double(), variance: try r.double())
@@ -231,17 +236,30 @@ final class VolumeDetector: DetectorOperator {
 /// Distribution drift: the distribution of a categorical field per group and bucket against the group's baseline
 /// distribution (an EWMA of past buckets' distributions), by the population stability index (`psi`: Σ (p−q)·ln(p/q),
 /// shares floored at 10⁻⁴) or the Jensen–Shannon distance (`js`: √JSD, base 2, 0…1). Buckets with fewer than
-/// `min_count` events are neither judged nor learned. At most `max_categories` categories per group (later ones are
-/// pooled as "(other)"). Per group: about 48 bytes per category plus one open bucket per bucket of lateness.
+/// `min_count` events are neither judged nor learned.
+///
+/// Categories are identified by a 64-bit hash of the value, and every choice is made so that arrival order cannot
+/// change it: an open bucket counts at most 4 × `max_categories` distinct values, keeping those with the smallest
+/// hashes (the others are pooled as "(other)"); a judged bucket keeps its `max_categories` most frequent ones (ties
+/// by hash); the baseline keeps its `max_categories` largest shares. Sums run in hash order. Per group: about 40
+/// bytes per category of the baseline plus 24 bytes per distinct value of each open bucket.
 final class DriftDetector: DetectorOperator {
     let parameters: DetectorParameters
     let learning: Int64
+    /// The "(other)" category.
+    static let other: UInt64 = 0
+
+    struct OpenBucket {
+        var bucket: Int64
+        var counts: [UInt64: Double] = [:]
+        var largest: UInt64 = 0
+        var other = 0.0
+    }
 
     struct GroupState {
-        var categories: [UInt64: Int] = [:]
-        var names: [String] = ["(other)"]
-        var open: [(bucket: Int64, counts: [Double])] = []
-        var baseline: [Double] = []
+        var open: [OpenBucket] = []
+        var baseline: [UInt64: Double] = [:]
+        var names: [UInt64: String] = [:]
         var learned: Int32 = 0
         var firstSeen: Int64 = .max
         var lastSeen: Int64 = .min
@@ -260,8 +278,8 @@ final class DriftDetector: DetectorOperator {
     override var definition: String { super.definition + "|\(parameters)" }
     override var memoryBytes: Int {
         super.memoryBytes + states.reduce(0) { total, state in
-            total + 96 + state.names.reduce(0) { $0 + 48 + $1.utf8.count } + state.open.count * (state.names.count * 8 + 40)
-                + state.baseline.count * 8
+            total + 96 + state.baseline.count * 40 + state.names.values.reduce(0) { $0 + 24 + $1.utf8.count }
+                + state.open.reduce(0) { $0 + 48 + $1.counts.count * 24 }
         }
     }
 
@@ -276,25 +294,30 @@ final class DriftDetector: DetectorOperator {
         if bucket <= closedThrough { return false }
         guard let slot = inputs[input].valueSlots.first, let value = values[slot] else { return true }
         let g = group(values, input: input)
-        let hash = Hash64.hash(value)
-        var category = states[g].categories[hash] ?? 0
-        if category == 0 && states[g].names.count <= parameters.maxCategories {
-            category = states[g].names.count
-            states[g].categories[hash] = category
-            states[g].names.append(value)
-        }
+        let key = Hash64.hash(value) | 1
         if time < states[g].firstSeen { states[g].firstSeen = time }
         if time > states[g].lastSeen { states[g].lastSeen = time }
-        let width = states[g].names.count
-        if let k = states[g].open.firstIndex(where: { $0.bucket == bucket }) {
-            if states[g].open[k].counts.count < width {
-                states[g].open[k].counts += [Double](repeating: 0, count: width - states[g].open[k].counts.count)
-            }
-            states[g].open[k].counts[category] += 1
+        var k = states[g].open.firstIndex { $0.bucket == bucket } ?? -1
+        if k < 0 {
+            states[g].open.append(OpenBucket(bucket: bucket))
+            k = states[g].open.count - 1
+        }
+        let limit = parameters.maxCategories * 4
+        if let count = states[g].open[k].counts[key] {
+            states[g].open[k].counts[key] = count + 1
+        } else if states[g].open[k].counts.count < limit {
+            states[g].open[k].counts[key] = 1
+            states[g].open[k].largest = max(states[g].open[k].largest, key)
+            if states[g].names[key] == nil { states[g].names[key] = value }
+        } else if key < states[g].open[k].largest {
+            // Keep the smallest hashes: the largest one goes to "(other)".
+            let evicted = states[g].open[k].largest
+            states[g].open[k].other += states[g].open[k].counts.removeValue(forKey: evicted) ?? 0
+            states[g].open[k].counts[key] = 1
+            states[g].open[k].largest = states[g].open[k].counts.keys.max() ?? 0
+            if states[g].names[key] == nil { states[g].names[key] = value }
         } else {
-            var counts = [Double](repeating: 0, count: width)
-            counts[category] = 1
-            states[g].open.append((bucket, counts))
+            states[g].open[k].other += 1
         }
         return true
     }
@@ -302,7 +325,6 @@ final class DriftDetector: DetectorOperator {
     func closeBuckets(through watermark: Int64) {
         let target = floorDivide(watermark, parameters.bucket) - 1
         guard target > closedThrough else { return }
-        // Buckets judged in order; groups only have data in the open ones, so visit those.
         var buckets = Set<Int64>()
         for g in 0..<groups.indexCount where groups.live[g] {
             for entry in states[g].open where entry.bucket <= target { buckets.insert(entry.bucket) }
@@ -316,57 +338,85 @@ final class DriftDetector: DetectorOperator {
         }
     }
 
+    /// The `limit` largest entries (ties by smaller key), the rest summed into "(other)".
+    static func keepLargest(_ shares: [UInt64: Double], limit: Int) -> [UInt64: Double] {
+        var named = shares.filter { $0.key != other }
+        var pooled = shares[other] ?? 0
+        if named.count > limit {
+            let ranked = named.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            for (key, value) in ranked[limit...] {
+                pooled += value
+                named.removeValue(forKey: key)
+            }
+        }
+        if pooled > 0 { named[other] = pooled }
+        return named
+    }
+
     private func closeBucket(_ bucket: Int64) {
         let start = bucket * parameters.bucket
         let end = start + parameters.bucket
         for g in 0..<groups.indexCount where groups.live[g] {
             guard let k = states[g].open.firstIndex(where: { $0.bucket == bucket }) else { continue }
-            var counts = states[g].open[k].counts
-            states[g].open.remove(at: k)
-            let width = states[g].names.count
-            if counts.count < width { counts += [Double](repeating: 0, count: width - counts.count) }
-            let total = counts.reduce(0, +)
-            guard total >= Double(parameters.minCount) else { continue }
-            let p = counts.map { $0 / total }
-            var q = states[g].baseline
-            if q.count < width { q += [Double](repeating: 0, count: width - q.count) }
-            if states[g].learned >= Int32(parameters.minSamples) {
-                let score = parameters.metric == .psi ? DriftDetector.psi(p, q) : DriftDetector.jensenShannon(p, q)
-                if score >= parameters.signalThreshold {
-                    var found = finding(group: g, time: end)
-                    found.alertLevel = score >= parameters.threshold
-                    found.learning = end - states[g].firstSeen < learning
-                    found.value = score
-                    found.windowStart = start
-                    found.windowEnd = end
-                    found.identity = UInt64(bitPattern: start)
-                    let names = states[g].names
-                    let metric = parameters.metric
-                    let threshold = parameters.threshold
-                    let shifts = p.indices.sorted { abs(p[$0] - q[$0]) != abs(p[$1] - q[$1]) ? abs(p[$0] - q[$0]) > abs(p[$1] - q[$1]) : $0 < $1 }.prefix(5)
-                    found.details = { w in
-                        w.key("metric"); w.string(metric.rawValue)
-                        w.key("threshold"); w.number(threshold)
-                        w.key("events"); w.number(total)
-                        w.key("shifts")
-                        w.beginArray()
-                        for index in shifts {
-                            w.beginObject()
-                            w.key("value"); w.string(names[index])
-                            w.key("share"); w.number((p[index] * 10000).rounded() / 10000)
-                            w.key("baseline_share"); w.number((q[index] * 10000).rounded() / 10000)
-                            w.endObject()
-                        }
-                        w.endArray()
-                    }
-                    emit(found)
-                }
+            let open = states[g].open.remove(at: k)
+            var counts = open.counts
+            if open.other > 0 { counts[DriftDetector.other] = open.other }
+            counts = DriftDetector.keepLargest(counts, limit: parameters.maxCategories)
+            let total = counts.values.reduce(0, +)  // whole numbers: exact in any order
+            if total >= Double(parameters.minCount) {
+                judgeAndLearn(group: g, counts: counts, total: total, start: start, end: end)
             }
-            states[g].learned &+= 1
-            let weight = Double(states[g].learned) <= 1 / parameters.alpha ? 1 / Double(states[g].learned) : parameters.alpha
-            for i in q.indices { q[i] += weight * (p[i] - q[i]) }
-            states[g].baseline = q
+            // Names of categories nothing refers to any more.
+            let used = Set(states[g].baseline.keys).union(states[g].open.flatMap { $0.counts.keys })
+            states[g].names = states[g].names.filter { used.contains($0.key) }
         }
+    }
+
+    private func judgeAndLearn(group g: Int, counts: [UInt64: Double], total: Double, start: Int64, end: Int64) {
+        let baseline = states[g].baseline
+        let keys = Set(counts.keys).union(baseline.keys).sorted()
+        let p = keys.map { (counts[$0] ?? 0) / total }
+        let q = keys.map { baseline[$0] ?? 0 }
+        if states[g].learned >= Int32(parameters.minSamples) {
+            let score = parameters.metric == .psi ? DriftDetector.psi(p, q) : DriftDetector.jensenShannon(p, q)
+            if score >= parameters.signalThreshold {
+                var found = finding(group: g, time: end)
+                found.alertLevel = score >= parameters.threshold
+                found.learning = end - states[g].firstSeen < learning
+                found.value = score
+                found.windowStart = start
+                found.windowEnd = end
+                found.identity = UInt64(bitPattern: start)
+                let names = keys.map { $0 == DriftDetector.other ? "(other)" : states[g].names[$0] ?? "?" }
+                let metric = parameters.metric
+                let threshold = parameters.threshold
+                let shifts = p.indices.sorted { abs(p[$0] - q[$0]) != abs(p[$1] - q[$1]) ? abs(p[$0] - q[$0]) > abs(p[$1] - q[$1]) : $0 < $1 }.prefix(5)
+                found.details = { w in
+                    w.key("metric"); w.string(metric.rawValue)
+                    w.key("threshold"); w.number(threshold)
+                    w.key("events"); w.number(total)
+                    w.key("shifts")
+                    w.beginArray()
+                    for index in shifts {
+                        w.beginObject()
+                        w.key("value"); w.string(names[index])
+                        w.key("share"); w.number((p[index] * 10000).rounded() / 10000)
+                        w.key("baseline_share"); w.number((q[index] * 10000).rounded() / 10000)
+                        w.endObject()
+                    }
+                    w.endArray()
+                }
+                emit(found)
+            }
+        }
+        states[g].learned &+= 1
+        let weight = Double(states[g].learned) <= 1 / parameters.alpha ? 1 / Double(states[g].learned) : parameters.alpha
+        var updated: [UInt64: Double] = [:]
+        for (i, key) in keys.enumerated() {
+            let share = q[i] + weight * (p[i] - q[i])
+            if share > 1e-9 { updated[key] = share }
+        }
+        states[g].baseline = DriftDetector.keepLargest(updated, limit: parameters.maxCategories)
     }
 
     static func psi(_ p: [Double], _ q: [Double]) -> Double {
@@ -394,16 +444,26 @@ final class DriftDetector: DetectorOperator {
         w.i64(closedThrough)
         for g in 0..<groups.indexCount where groups.live[g] {
             let state = states[g]
-            w.count(state.names.count)
-            for name in state.names.dropFirst() { w.string(name) }
             w.count(state.open.count)
             for entry in state.open {
                 w.i64(entry.bucket)
+                w.double(entry.other)
                 w.count(entry.counts.count)
-                for count in entry.counts { w.double(count) }
+                for (key, count) in entry.counts.sorted(by: { $0.key < $1.key }) {
+                    w.u64(key)
+                    w.double(count)
+                }
             }
             w.count(state.baseline.count)
-            for share in state.baseline { w.double(share) }
+            for (key, share) in state.baseline.sorted(by: { $0.key < $1.key }) {
+                w.u64(key)
+                w.double(share)
+            }
+            w.count(state.names.count)
+            for (key, name) in state.names.sorted(by: { $0.key < $1.key }) {
+                w.u64(key)
+                w.string(name)
+            }
             w.u32(UInt32(bitPattern: state.learned))
             w.i64(state.firstSeen)
             w.i64(state.lastSeen)
@@ -415,22 +475,28 @@ final class DriftDetector: DetectorOperator {
         closedThrough = try r.i64()
         for g in 0..<groups.indexCount where groups.live[g] {
             var state = GroupState()
-            let names = try r.count()
-            for index in 1..<max(names, 1) {
-                let name = try r.string()
-                state.names.append(name)
-                state.categories[Hash64.hash(name)] = index
-            }
             let open = try r.count()
             for _ in 0..<open {
-                let bucket = try r.i64()
+                var entry = OpenBucket(bucket: try r.i64())
+                entry.other = try r.double()
                 let n = try r.count()
-                var counts: [Double] = []
-                for _ in 0..<n { counts.append(try r.double()) }
-                state.open.append((bucket, counts))
+                for _ in 0..<n {
+                    let key = try r.u64()
+                    entry.counts[key] = try r.double()
+                    entry.largest = max(entry.largest, key)
+                }
+                state.open.append(entry)
             }
             let baseline = try r.count()
-            for _ in 0..<baseline { state.baseline.append(try r.double()) }
+            for _ in 0..<baseline {
+                let key = try r.u64()
+                state.baseline[key] = try r.double()
+            }
+            let names = try r.count()
+            for _ in 0..<names {
+                let key = try r.u64()
+                state.names[key] = try r.string()
+            }
             state.learned = Int32(bitPattern: try r.u32())
             state.firstSeen = try r.i64()
             state.lastSeen = try r.i64()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PipewatchDetectors
 import PipewatchEngine
 import PipewatchOutput
 import PipewatchRules
@@ -13,6 +14,13 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
             Rules whose logsource Pipewatch does not read (e.g. Windows rules in a SigmaHQ checkout) are skipped \
             and counted; a rule with an error stops the run before any input is read, naming file, line and reason.
+
+            Correlations, detectors and tuned rules run in event time: their matches are buffered and put in order \
+            until the watermark (the latest event time minus --allowed-lateness) passes them, so the order in which \
+            files and records arrive within that lateness does not change the alerts. Older records are late: they \
+            go to --late (stderr without it) and make the exit status 2. With --state the detector state is loaded \
+            at the start (with the position reached, so the same inputs resume where they stopped) and saved at the \
+            end; the input is then not the end of the stream unless --final is given.
             """)
 
     @OptionGroup var input: InputOptions
@@ -37,8 +45,36 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("alert-dead-letter"), help: "NDJSON file for alerts a sink refused or could not take after its retries (default: stderr).")
     var alertDeadLetter: String?
 
+    @Option(name: .customLong("allowed-lateness"), help: ArgumentHelp(
+        "How far behind the latest event time a record may arrive and still count (e.g. 30s, 5m, 1h).", valueName: "duration"))
+    var allowedLateness = "5m"
+
+    @Option(name: .customLong("late"), help: "NDJSON file for late records (default: a line each on stderr).")
+    var latePath: String?
+
+    @Option(name: .customLong("signals"), help: "NDJSON file for signals: findings that did not alert (observe mode, learning, below the alert threshold, persist, suppressed).")
+    var signalsPath: String?
+
+    @Option(name: .customLong("state"), help: "Detector state file: restored at the start if it exists, saved (atomically) at the end and at checkpoints.")
+    var statePath: String?
+
+    @Flag(name: .customLong("final"), help: "With --state: the inputs end the stream (windows still open are judged before the state is saved).")
+    var final = false
+
+    @Option(name: .customLong("checkpoint-records"), help: "With --state: also save the state every N records.")
+    var checkpointRecords: Int?
+
+    @Option(name: .customLong("max-records"), help: "Stop after N records (counted from the start of the state), saving the state with the position reached.")
+    var maxRecords: Int?
+
     func validate() throws {
         for output in outputs { _ = try OutputSpecification(parsing: output) }
+        guard DurationText.milliseconds(allowedLateness) != nil else {
+            throw ValidationError("--allowed-lateness '\(allowedLateness)' is not a duration (a number and s, m, h or d)")
+        }
+        if let checkpointRecords, checkpointRecords <= 0 { throw ValidationError("--checkpoint-records must be positive") }
+        if let maxRecords, maxRecords <= 0 { throw ValidationError("--max-records must be positive") }
+        if checkpointRecords != nil && statePath == nil { throw ValidationError("--checkpoint-records needs --state") }
     }
 
     func run() throws {
@@ -54,19 +90,56 @@ struct ReplayCommand: ParsableCommand {
             ? [OutputSpecification(format: format, destination: .stdout)]
             : try outputs.map { try OutputSpecification(parsing: $0) }
         let outputs = try AlertOutputs(specifications, deadLetterPath: alertDeadLetter)
-        let detection = Detection(ruleSet: ruleSet)
+        let detection = Detection(ruleSet: ruleSet, detectorOptions: DetectorOptions(
+            allowedLateness: DurationText.milliseconds(allowedLateness)!, collectSignals: signalsPath != nil))
         let replay = FileReplay(
             deadLetter: try input.makeDeadLetter(), showProgress: input.showProgress, maxRecordBytes: input.maxRecordBytes)
+        let run: DetectorReplay
+        do {
+            run = try DetectorReplay(
+                detection: detection, replay: replay, statePath: statePath, checkpointRecords: checkpointRecords, maxRecords: maxRecords)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if let position = run.resumedFrom {
+            printToStandardError(["state: resumed from \(statePath!) at \(position.file.isEmpty ? "the start" : position.file) (\(position.records) records done)"])
+        }
+        let late = try latePath.map { try OutputFile(path: $0) } ?? OutputFile.standardError()
+        let signals = try signalsPath.map { try OutputFile(path: $0) }
+        var lateRecords = 0
+        func drainSideOutputs() throws {
+            guard let stage = detection.detectors else { return }
+            for record in stage.takeLateRecords() {
+                lateRecords += 1
+                try late.write((latePath == nil ? Array("late: ".utf8) : []) + record.json + [0x0A])
+            }
+            for signal in stage.takeSignals() { try signals?.write(signal.json + [0x0A]) }
+        }
         var batchID: UInt64 = 0
-        let stats = try replay.run(input.inputs) { decoder, _ in
-            detection.evaluate(decoder) { outputs.append($0) }
+        func submit() throws {
+            try drainSideOutputs()
             // One batch per chunk; a full sink queue blocks here (backpressure).
             batchID += 1
             outputs.submit(batch: batchID)
         }
+        let stats = try run.run(input.inputs, handle: { outputs.append($0) }, afterChunk: submit)
+        if stats != nil {
+            try run.finish(final: final || statePath == nil) { outputs.append($0) }
+            try submit()
+        }
+        try late.flush()
+        try signals?.flush()
         outputs.close()
-        printToStandardError(stats.summaryLines() + detection.summaryLines() + outputs.summaryLines()
-            + [String(format: "events/s: %.0f", stats.seconds > 0 ? Double(stats.events) / stats.seconds : 0)])
-        if stats.badRecords > 0 || !stats.inputErrors.isEmpty || outputs.anyDeadLettered { throw ExitStatus.incomplete }
+        var lines = stats?.summaryLines() ?? ["stopped after \(run.position?.records ?? 0) records (--max-records) at \(run.position?.file ?? "")"]
+        lines += detection.summaryLines() + outputs.summaryLines()
+        if let statePath {
+            lines.append("state: saved to \(statePath)" + (run.checkpoints > 0 ? " (\(run.checkpoints) checkpoints)" : ""))
+        }
+        if let stats {
+            lines.append(String(format: "events/s: %.0f", stats.seconds > 0 ? Double(stats.events) / stats.seconds : 0))
+        }
+        printToStandardError(lines)
+        let incomplete = (stats.map { $0.badRecords > 0 || !$0.inputErrors.isEmpty } ?? false) || lateRecords > 0
+        if incomplete || outputs.anyDeadLettered { throw ExitStatus.incomplete }
     }
 }
