@@ -9,6 +9,8 @@ public final class AlertOutputs: @unchecked Sendable {
     public let specifications: [OutputSpecification]
     public let queues: [DeliveryQueue]
     private var pending: [[[UInt8]]]
+    /// Message keys of the alerts collected for keyed outputs (Kafka), nil for the others.
+    private var pendingKeys: [[[UInt8]]?]
     private let tracker: BatchTracker
 
     public init(
@@ -19,6 +21,10 @@ public final class AlertOutputs: @unchecked Sendable {
         let tracker = BatchTracker(onBatchComplete)
         self.tracker = tracker
         pending = Array(repeating: [], count: specifications.count)
+        pendingKeys = specifications.map {
+            if case .kafka = $0.destination { return [] }
+            return nil
+        }
         queues = try specifications.map {
             DeliveryQueue(
                 sink: try $0.makeSink(), capacity: queueCapacity, retry: retry,
@@ -33,6 +39,7 @@ public final class AlertOutputs: @unchecked Sendable {
             case .syslog: pending[k].append(specification.format.syslogPayload(alert))
             default: pending[k].append(specification.format.format(alert))
             }
+            pendingKeys[k]?.append(alert.partitionKey)
         }
     }
 
@@ -42,8 +49,9 @@ public final class AlertOutputs: @unchecked Sendable {
         let targets = pending.indices.filter { !pending[$0].isEmpty }
         tracker.expect(targets.count, for: id)
         for k in targets {
-            queues[k].submit(DeliveryQueue.Batch(id: id, payloads: pending[k]))
+            queues[k].submit(DeliveryQueue.Batch(id: id, payloads: pending[k], keys: pendingKeys[k]))
             pending[k].removeAll(keepingCapacity: true)
+            pendingKeys[k]?.removeAll(keepingCapacity: true)
         }
     }
 

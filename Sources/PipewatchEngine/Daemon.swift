@@ -44,6 +44,8 @@ public final class Daemon: @unchecked Sendable {
         public var batches = 0
         public var ruleReloads = 0
         public var refusedReloads = 0
+        /// Times the Kafka input paused because an output's queue was full.
+        public var pauses = 0
         public var rules = 0
         /// The offsets the group coordinator confirmed committed (the next offset to read, per partition).
         public var committed: [KafkaTopicPartition: Int64] = [:]
@@ -133,7 +135,12 @@ public final class Daemon: @unchecked Sendable {
 
     private func pollKafka(_ consumer: KafkaConsumer, maxMessages: Int) throws {
         // Pause rather than buffer when a sink pushes back; polling goes on so the group keeps this member.
-        if outputs.isBackedUp { consumer.pause() } else if consumer.isPaused { consumer.resume() }
+        if outputs.isBackedUp {
+            if !consumer.isPaused { statistics.pauses += 1 }
+            consumer.pause()
+        } else if consumer.isPaused {
+            consumer.resume()
+        }
         let batch = consumer.poll(maxMessages: maxMessages, timeout: 0.1)
         for rebalance in batch.rebalances {
             switch rebalance {

@@ -128,10 +128,11 @@ public struct KafkaSinkConfiguration: Sendable {
 /// failure of any message fails the whole batch permanently (it is dead-lettered whole, including messages that
 /// were acknowledged); sizes are checked before anything is produced so an oversized alert costs no partial batch.
 ///
-/// Message keys: `deliver(_ messages:)` takes a key per message (rule id and entity, so one entity's alerts of a
-/// rule stay ordered in one partition); `deliver(_ payloads:)` produces without keys (spread over partitions).
+/// Message keys: `deliver(_:keys:)` takes a key per message (`Alert.partitionKey`: rule id and entity, so one
+/// entity's alerts of a rule stay ordered in one partition); `deliver(_ payloads:)` produces without keys (spread
+/// over partitions).
 /// Calls are serialized; after a fatal producer error the producer is recreated at the next `deliver`.
-public final class KafkaSink: AlertSink, @unchecked Sendable {
+public final class KafkaSink: KeyedAlertSink, @unchecked Sendable {
     public let name: String
     public let configuration: KafkaSinkConfiguration
 
@@ -171,9 +172,10 @@ public final class KafkaSink: AlertSink, @unchecked Sendable {
         try produceBatch(payloads.count) { index in (nil, payloads[index]) }
     }
 
-    /// Produces each payload with its key (an empty key means none); same contract as `deliver(_ payloads:)`.
-    public func deliver(_ messages: [(key: [UInt8], payload: [UInt8])]) throws(SinkFailure) {
-        try produceBatch(messages.count) { index in (messages[index].key, messages[index].payload) }
+    /// Produces each payload with its key (an empty key means none); what `DeliveryQueue` calls for keyed batches.
+    public func deliver(_ payloads: [[UInt8]], keys: [[UInt8]]) throws(SinkFailure) {
+        precondition(keys.count == payloads.count, "one key per payload")
+        try produceBatch(payloads.count) { index in (keys[index], payloads[index]) }
     }
 
     /// Waits for every message produced so far (up to the delivery bound), then destroys the producer.

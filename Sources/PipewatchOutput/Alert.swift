@@ -135,6 +135,12 @@ public struct Alert: Sendable {
 
     public subscript(field: EventField) -> String? { fields[field.rawValue] }
 
+    /// Who or what the alert is about: the actor, else the source address, else the resource (empty if none).
+    public var entity: String { self[.actorUser] ?? self[.srcIP] ?? self[.resourceName] ?? "" }
+
+    /// `rule id|entity`: the Kafka message key, so one entity's alerts of one rule stay in order on one partition.
+    public var partitionKey: [UInt8] { Array("\(rule.id)|\(entity)".utf8) }
+
     /// A UUID-shaped id from two FNV-1a hashes over rule, source and event identity.
     static func findingUID(ruleID: String, source: EventSource, eventIdentity: [UInt8], isPreliminary: Bool) -> String {
         var low: UInt64 = 0xcbf2_9ce4_8422_2325

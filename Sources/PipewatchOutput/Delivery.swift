@@ -25,6 +25,12 @@ public protocol AlertSink: AnyObject, Sendable {
     func close()
 }
 
+/// A sink that places each alert by a key (Kafka: the partition). `DeliveryQueue` calls this instead of `deliver`
+/// when a batch carries keys; the contract is the same.
+public protocol KeyedAlertSink: AlertSink {
+    func deliver(_ payloads: [[UInt8]], keys: [[UInt8]]) throws(SinkFailure)
+}
+
 /// Capped exponential backoff with full jitter.
 public struct RetryPolicy: Sendable {
     public var maxAttempts: Int
@@ -52,10 +58,13 @@ public final class DeliveryQueue: @unchecked Sendable {
     public struct Batch: Sendable {
         public var id: UInt64
         public var payloads: [[UInt8]]
+        /// One key per payload, for a `KeyedAlertSink`; other sinks ignore them.
+        public var keys: [[UInt8]]?
 
-        public init(id: UInt64, payloads: [[UInt8]]) {
+        public init(id: UInt64, payloads: [[UInt8]], keys: [[UInt8]]? = nil) {
             self.id = id
             self.payloads = payloads
+            self.keys = keys
         }
     }
 
@@ -177,7 +186,11 @@ public final class DeliveryQueue: @unchecked Sendable {
         var attempt = 1
         while true {
             do {
-                try sink.deliver(batch.payloads)
+                if let keys = batch.keys, let keyed = sink as? KeyedAlertSink {
+                    try keyed.deliver(batch.payloads, keys: keys)
+                } else {
+                    try sink.deliver(batch.payloads)
+                }
                 return .delivered
             } catch {
                 condition.lock()

@@ -37,7 +37,8 @@ let everySageMakerCallRule = """
 /// The record numbers `CloudTrail.record` writes into request id (`"requestID":"req-N"` of the raw record in each alert), in the order they appear.
 func alertedRecords(in text: String) -> [Int] {
     var numbers: [Int] = []
-    for line in text.split(separator: "\n") {
+    // Only complete lines: a sink may be writing the next one.
+    for line in text[..<(text.lastIndex(of: "\n") ?? text.startIndex)].split(separator: "\n") {
         guard let range = line.range(of: #""requestID":"req-"#) else { continue }
         let digits = line[range.upperBound...].prefix { $0.isNumber }
         if let n = Int(digits) { numbers.append(n) }
@@ -87,7 +88,7 @@ final class RunningDaemon: @unchecked Sendable {
 /// Writes a configuration for one Kafka topic with the given rule and outputs into `dir`.
 func daemonConfiguration(
     _ dir: TemporaryDirectory, kafka: MockKafka, topic: String, group: String, rule: String,
-    outputs: [String], extra: String = ""
+    outputs: [String], maxBatch: Int = 2000, extra: String = ""
 ) throws -> String {
     try dir.write("rules/rule.yml", rule)
     let outputLines = outputs.map { "  - \"\($0)\"" }.joined(separator: "\n")
@@ -97,7 +98,7 @@ func daemonConfiguration(
             brokers: \(kafka.bootstrapServers)
             group: \(group)
             topics: [\(topic)]
-            max-batch: 2000
+            max-batch: \(maxBatch)
             properties:
               session.timeout.ms: "6000"
               heartbeat.interval.ms: "500"
@@ -152,11 +153,13 @@ final class LoopbackHEC {
 
     /// Each accepted event as (request number, CloudTrail record number from its raw record).
     func accepted() throws -> [(request: Int, record: Int)] {
-        try directory.read("received.ndjson").split(separator: "\n").map { line in
+        // Only complete lines: the collector may be writing the next one.
+        let text = directory.read("received.ndjson")
+        return try text[..<(text.lastIndex(of: "\n") ?? text.startIndex)].split(separator: "\n").map { line in
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             let request = try #require(object["request"] as? Int)
             let envelope = try JSONSerialization.data(withJSONObject: try #require(object["envelope"]))
-            let record = try #require(alertedRecords(in: String(decoding: envelope, as: UTF8.self).replacingOccurrences(of: "\\\"", with: "\"")).first)
+            let record = try #require(alertedRecords(in: String(decoding: envelope, as: UTF8.self).replacingOccurrences(of: "\\\"", with: "\"") + "\n").first)
             return (request, record)
         }
     }

@@ -100,7 +100,7 @@ import Testing
         let dir = try TemporaryDirectory()
         let config = try daemonConfiguration(
             dir, kafka: kafka, topic: "audit-503", group: "pw-503", rule: everySageMakerCallRule,
-            outputs: ["hec:splunk+http://127.0.0.1:\(collector.port)?token=t"],
+            outputs: ["hec:splunk+http://127.0.0.1:\(collector.port)?token=t"], maxBatch: 100,
             extra: "delivery: {queue-capacity: 2, max-attempts: 1000, initial-delay: 50ms, max-delay: 100ms}")
         let running = try RunningDaemon(configuration: config)
         #expect(running.wait(seconds: 30) { $0.assignment.count == 2 })
@@ -115,6 +115,7 @@ import Testing
             usleep(10_000)
         }
         #expect(checks > 10, "the refusals lasted a while")
+        #expect(running.daemon.currentStatistics.pauses > 0, "the full sink queue paused the Kafka input")
         let caughtUp = running.wait(seconds: 60) { $0.committed.values.reduce(0, +) == 3_000 }
         #expect(caughtUp, "commits catch up once the collector accepts: \(running.daemon.currentStatistics.committed)")
         #expect(running.stop())
@@ -252,7 +253,8 @@ import Testing
         let dir = try TemporaryDirectory()
         let config = try daemonConfiguration(
             dir, kafka: kafka, topic: "audit-bad", group: "pw-bad", rule: createEndpointRule,
-            outputs: ["ocsf:file:alerts.ndjson"])
+            outputs: ["ocsf:file:alerts.ndjson", "ocsf:kafka://\(kafka.bootstrapServers)/alerts-out?log_level=3"])
+        try kafka.createTopic("alerts-out", partitions: 2)
         let running = try RunningDaemon(configuration: config)
         #expect(running.wait(seconds: 30) { $0.assignment.count == 1 })
         var values = CloudTrail.records(0..<10)
@@ -271,6 +273,10 @@ import Testing
         #expect(letters[0]["raw"] as? String == #"{"eventVersion":"1.09","eventName":"#)
         #expect(running.daemon.currentStatistics.badRecords == 2)
         #expect(alertedRecords(in: dir.read("alerts.ndjson")) == [2, 7])
+        // The Kafka output keys each alert by rule id and entity (the actor).
+        let produced = try consumeAll(kafka.bootstrapServers, topic: "alerts-out", partitions: 2, expected: 2)
+        let keys = Set(produced.map { String(decoding: $0.key, as: UTF8.self) })
+        #expect(keys == Set([2, 7].map { "0b7e3c4e-1f2a-4c55-9a61-3d1c2b7e9f10|arn:aws:sts::111122223333:assumed-role/SageMakerPipelineExecutionRole/run-\($0)" }))
     }
 
     @Test func configCheckReportsEveryProblemWithItsLine() throws {

@@ -38,7 +38,7 @@ private final class ControllableMockCluster {
 }
 
 /// One message read back from the topic.
-private struct ConsumedMessage {
+struct ConsumedMessage {
     var partition: Int32
     var key: [UInt8]
     var payload: [UInt8]
@@ -46,7 +46,7 @@ private struct ConsumedMessage {
 
 /// Reads every partition of `topic` from the beginning with a plain assigned consumer (no group protocol, so no
 /// rebalance delay) until `expected` messages arrived and a short quiet period passed (to catch duplicates).
-private func consumeAll(_ bootstrapServers: String, topic: String, partitions: Int32, expected: Int,
+func consumeAll(_ bootstrapServers: String, topic: String, partitions: Int32, expected: Int,
                         seconds: Double = 10) throws -> [ConsumedMessage] {
     var errstr = [CChar](repeating: 0, count: 512)
     let conf = rd_kafka_conf_new()
@@ -121,11 +121,13 @@ private func isRetryable(_ error: SinkFailure) -> Bool {
             batch.append((key: key, payload: payload))
             keyOf[payload] = key
         }
-        try sink.deliver(batch)
-        // Unkeyed alerts (the AlertSink entry point) go through too.
+        // Through the delivery queue, as the pipeline sends: a keyed batch, then one without keys.
+        let queue = DeliveryQueue(sink: sink, retry: RetryPolicy(maxAttempts: 3, initialDelay: 0.01), deadLetterPath: nil)
+        queue.submit(DeliveryQueue.Batch(id: 1, payloads: batch.map(\.payload), keys: batch.map(\.key)))
         let unkeyed = (500..<520).map { Array(alertJSON($0, rule: rules[0], entity: "unkeyed").utf8) }
-        try sink.deliver(unkeyed)
-        sink.close()
+        queue.submit(DeliveryQueue.Batch(id: 2, payloads: unkeyed))
+        queue.close()
+        #expect(queue.statistics.delivered == 2)
 
         let consumed = try consumeAll(kafka.bootstrapServers, topic: "pw-alerts", partitions: 3, expected: 520)
         #expect(consumed.count == 520, "every alert exactly once")
@@ -240,7 +242,7 @@ private func isRetryable(_ error: SinkFailure) -> Bool {
         }
         // The key counts too.
         do {
-            try sink.deliver([(key: huge, payload: alert)])
+            try sink.deliver([alert], keys: [huge])
             Issue.record("an oversized key was delivered")
         } catch {
             #expect(isPermanent(error), "\(error)")
