@@ -81,7 +81,7 @@ let package = Package(
             name: "PipewatchRulesTests", dependencies: ["PipewatchRules", "PipewatchEvents", "PipewatchJSON"],
             exclude: ["Fixtures"]),
         // What several test targets share: scratch directories, child processes, loopback ports.
-        .target(name: "PipewatchTestSupport", path: "Tests/PipewatchTestSupport"),
+        .target(name: "PipewatchTestSupport", dependencies: ["PipewatchEngine"], path: "Tests/PipewatchTestSupport"),
         .testTarget(
             name: "PipewatchOutputTests",
             dependencies: ["PipewatchOutput", "PipewatchEngine", "PipewatchEvents", "PipewatchJSON", "PipewatchTestSupport"],

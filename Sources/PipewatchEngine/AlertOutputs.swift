@@ -15,10 +15,11 @@ public final class AlertOutputs: @unchecked Sendable {
 
     public init(
         _ specifications: [OutputSpecification], deadLetterPath: String?, queueCapacity: Int = 64,
-        retry: RetryPolicy = RetryPolicy(), onBatchComplete: @escaping @Sendable (UInt64) -> Void = { _ in }
+        retry: RetryPolicy = RetryPolicy(), onBatchComplete: @escaping @Sendable (UInt64) -> Void = { _ in },
+        onDelivered: @escaping @Sendable (_ sink: String, _ latency: Duration) -> Void = { _, _ in }
     ) throws {
         self.specifications = specifications
-        let tracker = BatchTracker(onBatchComplete)
+        let tracker = BatchTracker(onBatchComplete, onDelivered)
         self.tracker = tracker
         pending = Array(repeating: [], count: specifications.count)
         pendingKeys = specifications.map {
@@ -26,9 +27,11 @@ public final class AlertOutputs: @unchecked Sendable {
             return nil
         }
         queues = try specifications.map {
-            DeliveryQueue(
-                sink: try $0.makeSink(), capacity: queueCapacity, retry: retry,
-                deadLetterPath: deadLetterPath, onAcknowledge: { id, _ in tracker.acknowledged(id) })
+            let sink = try $0.makeSink()
+            let name = sink.name
+            return DeliveryQueue(
+                sink: sink, capacity: queueCapacity, retry: retry,
+                deadLetterPath: deadLetterPath, onAcknowledge: { id, _ in tracker.acknowledged(id, by: name) })
         }
     }
 
@@ -78,28 +81,34 @@ public final class AlertOutputs: @unchecked Sendable {
     }
 }
 
-/// Counts the acknowledgements each batch still awaits; calls back once per batch when none is left.
+/// Counts the acknowledgements each batch still awaits; calls back once per batch when none is left, and once per
+/// sink acknowledgement with the time since the batch was submitted.
 private final class BatchTracker: @unchecked Sendable {
     private let lock = NSLock()
-    private var awaited: [UInt64: Int] = [:]
+    private var awaited: [UInt64: (count: Int, since: ContinuousClock.Instant)] = [:]
     private let onBatchComplete: @Sendable (UInt64) -> Void
+    private let onDelivered: @Sendable (String, Duration) -> Void
 
-    init(_ onBatchComplete: @escaping @Sendable (UInt64) -> Void) { self.onBatchComplete = onBatchComplete }
+    init(_ onBatchComplete: @escaping @Sendable (UInt64) -> Void, _ onDelivered: @escaping @Sendable (String, Duration) -> Void) {
+        self.onBatchComplete = onBatchComplete
+        self.onDelivered = onDelivered
+    }
 
     func expect(_ count: Int, for id: UInt64) {
         if count == 0 {
             onBatchComplete(id)
         } else {
-            lock.withLock { awaited[id] = count }
+            lock.withLock { awaited[id] = (count, .now) }
         }
     }
 
-    func acknowledged(_ id: UInt64) {
-        let complete: Bool = lock.withLock {
-            guard let count = awaited[id] else { return false }
-            awaited[id] = count > 1 ? count - 1 : nil
-            return count == 1
+    func acknowledged(_ id: UInt64, by sink: String) {
+        let (complete, since): (Bool, ContinuousClock.Instant?) = lock.withLock {
+            guard let entry = awaited[id] else { return (false, nil) }
+            awaited[id] = entry.count > 1 ? (entry.count - 1, entry.since) : nil
+            return (entry.count == 1, entry.since)
         }
+        if let since { onDelivered(sink, .now - since) }
         if complete { onBatchComplete(id) }
     }
 }

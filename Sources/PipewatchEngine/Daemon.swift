@@ -1,5 +1,6 @@
 import Foundation
 import PipewatchEvents
+import PipewatchJSON
 import PipewatchOutput
 import PipewatchRules
 
@@ -20,6 +21,19 @@ public final class Daemon: @unchecked Sendable {
     private let deadLetter: DeadLetterOutput
     private let decoder = EventDecoder()
     private var consumer: KafkaConsumer?
+
+    /// Prometheus metrics and readiness, served on `metrics.listen`.
+    public let metrics = PipewatchMetrics()
+    public let readiness = Readiness(notReadyBecause: "loading rules and joining the consumer group")
+    /// HTTP servers (metrics, webhook), by "host:port"; a shared address is one server.
+    private var servers: [String: HTTPServer] = [:]
+    /// Verified MLflow deliveries waiting for the pipeline thread.
+    private let webhookInbox = WebhookInbox()
+    /// Webhook deliveries behind each batch in flight: answered 2xx once the batch is acknowledged.
+    private var deliveriesOfBatch: [UInt64: [WebhookInbox.Delivery]] = [:]
+    private var lastMetrics = Date.distantPast
+    private var reportedAlertsPerRule: [Int] = []
+    private var reportedSinkFailures: [Int] = []
 
     /// Set from any thread (signal handlers, the rule watcher); acted on by the pipeline thread between batches.
     private let flags = Flags()
@@ -70,7 +84,10 @@ public final class Daemon: @unchecked Sendable {
             retry: RetryPolicy(
                 maxAttempts: configuration.retry.maxAttempts, initialDelay: configuration.retry.initialDelay,
                 maxDelay: configuration.retry.maxDelay),
-            onBatchComplete: { completed.add($0) })
+            onBatchComplete: { completed.add($0) },
+            onDelivered: { [metrics] sink, latency in metrics.sinkDelivered(sink: sink, latency: latency) })
+        reportedAlertsPerRule = detection.alertsPerRule
+        reportedSinkFailures = outputs.queues.map { _ in 0 }
     }
 
     /// Compiles the configured rules; throws with every problem if any rule file is bad.
@@ -101,7 +118,10 @@ public final class Daemon: @unchecked Sendable {
     public func requestReload() { flags.set(\.reload) }
 
     /// Whether the daemon is ready: rules loaded and, with a Kafka input, partitions assigned.
-    public var isReady: Bool { flags.get(\.ready) }
+    public var isReady: Bool { readiness.isReady }
+
+    /// The port each listener is bound to ("metrics", "webhook"), once `run` started them.
+    public var listeningPorts: [String: Int] { flags.ports }
 
     // MARK: The pipeline thread
 
@@ -114,23 +134,89 @@ public final class Daemon: @unchecked Sendable {
             consumer.beforeRevoke = { [unowned self] partitions in self.finishInFlight(before: "revoking \(partitions.count) partition(s)") }
             self.consumer = consumer
         }
+        try startServers()
         if !configuration.files.isEmpty { try readFiles() }
         if consumer == nil {
+            readiness.setReady()
             // Nothing else to read: a run over files ends with them.
-            flags.set(\.stop)
-            flags.set(\.ready)
+            if configuration.webhook == nil { flags.set(\.stop) }
         }
         while !flags.get(\.stop) {
             if flags.take(\.reload) { reloadRules() }
             if configuration.rules.watch && Date().timeIntervalSince(lastRuleCheck) >= 2 { watchRules() }
             applyCompletions()
             commitIfDue()
+            try processWebhookDeliveries(wait: consumer == nil ? 0.1 : 0)
             if let consumer, let kafka = configuration.kafka {
                 try pollKafka(consumer, maxMessages: kafka.maxBatch)
             }
             publish()
         }
         shutDown()
+    }
+
+    /// Starts the metrics and webhook listeners (one server when they share an address).
+    private func startServers() throws {
+        var named: [(name: String, address: String)] = []
+        if let listen = configuration.metricsListen {
+            let server = self.server(listen.host, listen.port)
+            server.serveMetrics(metrics, readiness: readiness)
+            named.append(("metrics", servers.first { $0.value === server }!.key))
+        }
+        if let webhook = configuration.webhook {
+            let inbox = webhookInbox
+            let receiver = try MLflowWebhookReceiver(
+                .init(secrets: webhook.secrets, replayWindowSeconds: Int64(webhook.replayWindow), registry: webhook.registry),
+                metrics: metrics, accept: { record, id in try await inbox.submit(record, id) })
+            let server = self.server(webhook.host, webhook.port)
+            receiver.install(on: server, path: webhook.path)
+            named.append(("webhook", servers.first { $0.value === server }!.key))
+        }
+        for (address, server) in servers {
+            try blocking { try await server.start() }
+            log("listening on \(address.split(separator: "#")[0]) (bound port \(server.port))")
+        }
+        flags.ports = Dictionary(uniqueKeysWithValues: named.map { ($0.name, servers[$0.address]!.port) })
+    }
+
+    /// The server for `host:port`; port 0 (any free port) is never shared.
+    private func server(_ host: String, _ port: Int) -> HTTPServer {
+        let address = port == 0 ? "\(host):0#\(servers.count)" : "\(host):\(port)"
+        if let server = servers[address] { return server }
+        let server = HTTPServer(host: host, port: port)
+        servers[address] = server
+        return server
+    }
+
+    /// Decodes and evaluates the webhook deliveries waiting (waiting up to `wait` seconds for a first one); they
+    /// are answered once their batch is acknowledged.
+    private func processWebhookDeliveries(wait: Double) throws {
+        let deliveries = webhookInbox.takeAll(waiting: wait)
+        guard !deliveries.isEmpty else { return }
+        var bytes: [UInt8] = []
+        var records: [FramedRecord] = []
+        for (index, delivery) in deliveries.enumerated() {
+            records.append(FramedRecord(
+                start: bytes.count, end: bytes.count + delivery.record.count, line: 0, streamOffset: Int64(index),
+                problem: nil))
+            bytes += delivery.record
+        }
+        try bytes.withUnsafeBufferPointer { buffer in
+            let chunk = RecordChunk(input: "webhook", bytes: buffer.baseAddress!, records: records, framing: nil)
+            decoder.decode(chunk)
+            for failure in decoder.failures {
+                let record = records[failure.record]
+                try deadLetter.write(
+                    reason: failure.reason, stage: failure.stage.rawValue,
+                    input: "webhook:\(deliveries[failure.record].id)", line: 0, offset: 0,
+                    raw: UnsafeBufferPointer(start: buffer.baseAddress! + record.start, count: record.count))
+            }
+            if !decoder.failures.isEmpty { try deadLetter.flush() }
+            metrics.recordsRead(deliveries.count, source: "webhook")
+            nextBatch += 1
+            deliveriesOfBatch[nextBatch] = deliveries
+            evaluateAndSubmit(batch: nextBatch, records: deliveries.count)
+        }
     }
 
     private func pollKafka(_ consumer: KafkaConsumer, maxMessages: Int) throws {
@@ -146,7 +232,7 @@ public final class Daemon: @unchecked Sendable {
             switch rebalance {
             case .assigned(let partitions):
                 log("assigned \(partitions.map(\.description).sorted().joined(separator: ", "))")
-                flags.set(\.ready)
+                readiness.setReady()
             case .revoked(let partitions):
                 log("revoked \(partitions.map(\.description).sorted().joined(separator: ", "))")
             case .lost(let partitions):
@@ -158,6 +244,13 @@ public final class Daemon: @unchecked Sendable {
             if error.isFatal { throw error }
         }
         guard !batch.isEmpty else { return }
+        // Records per partition: a poll returns runs of one partition, so count runs, not records.
+        var runStart = 0
+        for index in 1...batch.count where index == batch.count || batch.sources[index].partition != batch.sources[runStart].partition {
+            let partition = batch.sources[runStart].partition
+            metrics.recordsRead(index - runStart, topic: partition.topic, partition: partition.partition)
+            runStart = index
+        }
         let chunk = batch.chunk
         decoder.decode(chunk)
         for failure in decoder.failures {
@@ -197,6 +290,14 @@ public final class Daemon: @unchecked Sendable {
 
     private func evaluate(_ decoder: EventDecoder) {
         statistics.events += decoder.events.count
+        var perSource = [Int](repeating: 0, count: EventSource.allCases.count)
+        for event in decoder.events { perSource[Int(event.source.rawValue)] += 1 }
+        for source in EventSource.allCases where perSource[Int(source.rawValue)] > 0 {
+            metrics.recordsRead(perSource[Int(source.rawValue)], source: source.name)
+        }
+        var failuresPerStage: [String: Int] = [:]
+        for failure in decoder.failures { failuresPerStage[failure.stage.rawValue, default: 0] += 1 }
+        for (stage, count) in failuresPerStage { metrics.badRecords(count, stage: stage) }
         statistics.batches += 1
         detection.evaluate(decoder) { alert in
             statistics.alerts += 1
@@ -206,11 +307,13 @@ public final class Daemon: @unchecked Sendable {
 
     /// Marks the records of every acknowledged batch done.
     private func applyCompletions() {
-        let ids = completed.takeAll()
-        guard let consumer else { return }
-        for id in ids {
-            guard let sources = recordsOfBatch.removeValue(forKey: id) else { continue }
-            for source in sources { consumer.watermark.markDone(source.partition, offset: source.offset) }
+        for id in completed.takeAll() {
+            if let sources = recordsOfBatch.removeValue(forKey: id), let consumer {
+                for source in sources { consumer.watermark.markDone(source.partition, offset: source.offset) }
+            }
+            if let deliveries = deliveriesOfBatch.removeValue(forKey: id) {
+                for delivery in deliveries { delivery.answer(nil) }
+            }
         }
     }
 
@@ -231,6 +334,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     private func publish() {
+        if Date().timeIntervalSince(lastMetrics) >= 0.5 { publishMetrics() }
         statistics.rules = detection.ruleSet.rules.count
         if let consumer {
             statistics.committed = consumer.confirmedCommits
@@ -240,7 +344,39 @@ public final class Daemon: @unchecked Sendable {
         published.value = statistics
     }
 
+    /// Alerts per rule, sink queues and failures, lag and commits: what changed since the last call.
+    private func publishMetrics() {
+        lastMetrics = Date()
+        var alerts: [String: Int] = [:]
+        for (index, count) in detection.alertsPerRule.enumerated() where count > reportedAlertsPerRule[index] {
+            let rule = detection.ruleSet.rules[index]
+            alerts[rule.id ?? rule.title, default: 0] += count - reportedAlertsPerRule[index]
+        }
+        reportedAlertsPerRule = detection.alertsPerRule
+        if !alerts.isEmpty { metrics.alerts(byRule: alerts) }
+        for (k, queue) in outputs.queues.enumerated() {
+            let counts = queue.statistics
+            metrics.sinkQueueDepth(counts.queued, sink: queue.sink.name)
+            if counts.failedAttempts > reportedSinkFailures[k] {
+                metrics.sinkFailures(counts.failedAttempts - reportedSinkFailures[k], sink: queue.sink.name)
+                reportedSinkFailures[k] = counts.failedAttempts
+            }
+        }
+        if let consumer {
+            let committed = consumer.confirmedCommits
+            for (partition, high) in consumer.highWatermarks() {
+                let position = committed[partition] ?? consumer.watermark.polledRange(partition)?.lowerBound ?? high
+                metrics.consumerLag(max(0, high - position), topic: partition.topic, partition: partition.partition)
+            }
+            for (partition, offset) in committed {
+                metrics.committedOffset(offset, topic: partition.topic, partition: partition.partition)
+            }
+        }
+    }
+
     private func shutDown() {
+        // No new webhook deliveries; those not yet acknowledged are answered 503 below (MLflow retries them).
+        for server in servers.values { blocking { await server.shutdown() } }
         finishInFlight(before: "stopping")
         if let consumer {
             // Closing commits what is done and forgets the assignment: keep what was confirmed before.
@@ -251,6 +387,11 @@ public final class Daemon: @unchecked Sendable {
         }
         publish()
         outputs.close()
+        applyCompletions()
+        for deliveries in deliveriesOfBatch.values {
+            for delivery in deliveries { delivery.answer(DaemonStopping()) }
+        }
+        for delivery in webhookInbox.takeAll(waiting: 0) { delivery.answer(DaemonStopping()) }
         try? deadLetter.flush()
         log("stopped: \(statistics.records) records, \(statistics.events) events, \(statistics.alerts) alerts, "
             + "\(statistics.badRecords) dead-lettered")
@@ -261,7 +402,9 @@ public final class Daemon: @unchecked Sendable {
     private func reloadRules() {
         do {
             let ruleSet = try Daemon.loadRules(configuration.rules)
+            publishMetrics()
             detection = Detection(ruleSet: ruleSet)
+            reportedAlertsPerRule = detection.alertsPerRule
             statistics.ruleReloads += 1
             log("rules reloaded: \(ruleSet.rules.count) rules")
         } catch {
@@ -292,11 +435,16 @@ private final class Flags: @unchecked Sendable {
     struct Values {
         var stop = false
         var reload = false
-        var ready = false
     }
 
     private let lock = NSLock()
     private var values = Values()
+    private var boundPorts: [String: Int] = [:]
+
+    var ports: [String: Int] {
+        get { lock.withLock { boundPorts } }
+        set { lock.withLock { boundPorts = newValue } }
+    }
 
     func set(_ flag: WritableKeyPath<Values, Bool>) { lock.withLock { values[keyPath: flag] = true } }
     func get(_ flag: KeyPath<Values, Bool>) -> Bool { lock.withLock { values[keyPath: flag] } }
@@ -334,4 +482,67 @@ private final class PublishedStatistics: @unchecked Sendable {
         get { lock.withLock { statistics } }
         set { lock.withLock { statistics = newValue } }
     }
+}
+
+/// Verified webhook deliveries handed from the HTTP server's tasks to the pipeline thread; each is answered (its
+/// `accept` returns or throws) once the pipeline has its alerts acknowledged, or refused.
+final class WebhookInbox: @unchecked Sendable {
+    struct Delivery {
+        var record: [UInt8]
+        var id: String
+        var answer: @Sendable (Error?) -> Void
+    }
+
+    private let condition = NSCondition()
+    private var waiting: [Delivery] = []
+
+    /// Called by the receiver; returns once the delivery is accepted, throws if it could not be.
+    func submit(_ record: [UInt8], _ id: String) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            condition.lock()
+            waiting.append(Delivery(record: record, id: id) { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            })
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Everything waiting, after waiting at most `seconds` for a first delivery.
+    func takeAll(waiting seconds: Double) -> [Delivery] {
+        condition.lock()
+        defer { condition.unlock() }
+        if waiting.isEmpty && seconds > 0 { _ = condition.wait(until: Date().addingTimeInterval(seconds)) }
+        defer { waiting.removeAll() }
+        return waiting
+    }
+}
+
+struct DaemonStopping: Error, CustomStringConvertible {
+    var description: String { "pipewatch is stopping; deliver again" }
+}
+
+/// Runs async work to its end from a synchronous thread (the pipeline thread is not a task).
+private final class BlockingOutcome<T>: @unchecked Sendable {
+    var value: Result<T, Error>?
+}
+
+private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let outcome = BlockingOutcome<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { outcome.value = .success(try await body()) } catch { outcome.value = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try outcome.value!.get()
+}
+
+private func blocking(_ body: @escaping @Sendable () async -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        await body()
+        done.signal()
+    }
+    done.wait()
 }

@@ -253,6 +253,21 @@ public final class KafkaConsumer {
         return KafkaBatch(input: input, bytes: buffer, records: records, sources: sources, errors: errors, rebalances: rebalances)
     }
 
+    /// Per assigned partition, the high watermark (the offset the next produced message will get) as last seen in
+    /// fetch responses: no broker round trip, so it can be read often for the lag.
+    public func highWatermarks() -> [KafkaTopicPartition: Int64] {
+        guard let handle, !closed else { return [:] }
+        var result: [KafkaTopicPartition: Int64] = [:]
+        for partition in assignment {
+            var low: Int64 = -1, high: Int64 = -1
+            if rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+               high >= 0 {
+                result[partition] = high
+            }
+        }
+        return result
+    }
+
     /// Stops fetching from every assigned partition (and from partitions assigned later) without leaving the group:
     /// how the owner pushes back when its sinks are slow, instead of buffering without bound. `poll` keeps serving
     /// rebalances, commits and errors meanwhile.

@@ -46,45 +46,6 @@ func alertedRecords(in text: String) -> [Int] {
     return numbers
 }
 
-/// A `Daemon` running on its own thread, with its log kept.
-final class RunningDaemon: @unchecked Sendable {
-    let daemon: Daemon
-    private let lock = NSLock()
-    private var lines: [String] = []
-    private var failure: Error?
-    private let finished = DispatchSemaphore(value: 0)
-
-    init(configuration path: String) throws {
-        daemon = try Daemon(configuration: try DaemonConfiguration.load(path: path))
-        daemon.log = { [weak self] line in self?.lock.withLock { self?.lines.append(line) } }
-        let thread = Thread { [self] in
-            do { try daemon.run() } catch { lock.withLock { failure = error } }
-            finished.signal()
-        }
-        thread.start()
-    }
-
-    var log: [String] { lock.withLock { lines } }
-    var error: Error? { lock.withLock { failure } }
-
-    /// Asks it to stop and waits until `run` returned.
-    func stop(seconds: Double = 60) -> Bool {
-        daemon.requestStop()
-        return finished.wait(timeout: .now() + seconds) == .success
-    }
-
-    /// Polls `condition` every 20 ms for at most `seconds`.
-    @discardableResult
-    func wait(seconds: Double, until condition: (Daemon.Statistics) -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition(daemon.currentStatistics) { return true }
-            usleep(20_000)
-        }
-        return condition(daemon.currentStatistics)
-    }
-}
-
 /// Writes a configuration for one Kafka topic with the given rule and outputs into `dir`.
 func daemonConfiguration(
     _ dir: TemporaryDirectory, kafka: MockKafka, topic: String, group: String, rule: String,
@@ -163,4 +124,13 @@ final class LoopbackHEC {
             return (request, record)
         }
     }
+}
+
+/// GET http://127.0.0.1:`port``path` with the curl CLI: the status and the body.
+func httpGet(_ port: Int, _ path: String) throws -> (status: Int, body: String) {
+    let dir = try TemporaryDirectory()
+    let curl = try ChildProcess("curl", ["-sS", "-o", dir.path("body"), "-w", "%{http_code}", "http://127.0.0.1:\(port)\(path)"],
+                                stdout: dir.path("status"), stderr: dir.path("err"))
+    #expect(curl.wait() == 0, "curl: \(dir.read("err"))")
+    return (Int(dir.read("status")) ?? 0, dir.read("body"))
 }

@@ -26,15 +26,31 @@ import Testing
         let dir = try TemporaryDirectory()
         let config = try daemonConfiguration(
             dir, kafka: kafka, topic: "audit-100k", group: "pw-100k", rule: createEndpointRule,
-            outputs: ["ocsf:file:alerts.ndjson"])
+            outputs: ["ocsf:file:alerts.ndjson"], extra: "metrics: {listen: \"127.0.0.1:0\"}")
         let running = try RunningDaemon(configuration: config)
+        #expect(running.wait(seconds: 10) { _ in running.daemon.listeningPorts["metrics"] != nil })
+        let metricsPort = try #require(running.daemon.listeningPorts["metrics"])
+        // The mock group takes seconds to assign: not ready until then.
+        #expect(try httpGet(metricsPort, "/healthz").status == 503)
         #expect(running.wait(seconds: 30) { $0.assignment.count == 4 }, "assigned: \(running.log)")
         #expect(running.daemon.isReady)
+        #expect(try httpGet(metricsPort, "/healthz").status == 200)
 
         let total = 100_000
         try produceInWaves(kafka, "audit-100k", 0..<total) { running.daemon.currentStatistics.records }
         let done = running.wait(seconds: 60) { $0.records == total && $0.committed.values.reduce(0, +) == Int64(total) }
         #expect(done, "records \(running.daemon.currentStatistics.records), committed \(running.daemon.currentStatistics.committed)")
+        // Metrics are published twice a second: per partition records, commit position and lag.
+        usleep(700_000)
+        let metrics = try httpGet(metricsPort, "/metrics").body
+        for partition in 0..<4 {
+            let committed = try #require(running.daemon.currentStatistics.committed[KafkaTopicPartition("audit-100k", Int32(partition))])
+            #expect(metrics.contains(#"pipewatch_kafka_committed_offset{topic="audit-100k",partition="\#(partition)"} \#(committed)"#), "\(metrics)")
+            #expect(metrics.contains(#"pipewatch_kafka_consumer_lag{topic="audit-100k",partition="\#(partition)"} 0"#))
+            #expect(metrics.contains(#"pipewatch_kafka_records_total{topic="audit-100k",partition="\#(partition)"} \#(committed)"#))
+        }
+        #expect(metrics.contains(#"pipewatch_records_total{source="aws.cloudtrail"} 100000"#))
+        #expect(metrics.contains(#"pipewatch_alerts_total{rule="0b7e3c4e-1f2a-4c55-9a61-3d1c2b7e9f10"} 20000"#))
         #expect(running.stop())
         #expect(running.error == nil)
 
