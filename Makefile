@@ -1,7 +1,10 @@
 # The two commands of the README: `make run` (replay the bundled samples) and `make test` (the whole test suite).
 # Both install the Debian packages the build needs when they are missing.
 
-DEBIAN_PACKAGES := pkg-config libzstd-dev zlib1g-dev libhyperscan-dev librdkafka-dev libcurl4-openssl-dev libssl-dev openssl python3 rsyslog rsyslog-gnutls
+# Build: pkg-config and the -dev packages. Tests: python3 (independent parsers, the loopback collector, MLflow),
+# rsyslog with its TLS driver and openssl (syslog receivers and test certificates), curl (HTTP client).
+DEBIAN_PACKAGES := pkg-config libzstd-dev zlib1g-dev libhyperscan-dev librdkafka-dev libcurl4-openssl-dev libssl-dev \
+	openssl python3 python3-venv rsyslog rsyslog-gnutls curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps run test bench
@@ -28,7 +31,6 @@ test: deps mlflow
 # A real MLflow tracking server for the webhook receiver's end-to-end test, in a virtualenv of its own under .build.
 MLFLOW_VERSION := 3.17.2
 MLFLOW_VENV := .build/mlflow-venv
-DEBIAN_PACKAGES += curl
 .PHONY: mlflow
 
 mlflow: $(MLFLOW_VENV)/installed-$(MLFLOW_VERSION)
