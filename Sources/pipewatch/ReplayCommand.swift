@@ -47,9 +47,9 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(name: .customLong("allowed-lateness"), help: ArgumentHelp(
         "How far behind the latest event time a record may arrive and still count (e.g. 30s, 5m, 1h).", valueName: "duration"))
-    var allowedLateness = "5m"
+    var allowedLateness = "1h"
 
-    @Option(name: .customLong("late"), help: "NDJSON file for late records (default: a line each on stderr).")
+    @Option(name: .customLong("late"), help: "NDJSON file for late records (default: the first ten on stderr, and their count).")
     var latePath: String?
 
     @Option(name: .customLong("signals"), help: "NDJSON file for signals: findings that did not alert (observe mode, learning, below the alert threshold, persist, suppressed).")
@@ -111,7 +111,11 @@ struct ReplayCommand: ParsableCommand {
             guard let stage = detection.detectors else { return }
             for record in stage.takeLateRecords() {
                 lateRecords += 1
-                try late.write((latePath == nil ? Array("late: ".utf8) : []) + record.json + [0x0A])
+                if latePath != nil {
+                    try late.write(record.json + [0x0A])
+                } else if lateRecords <= 10 {
+                    try late.write(Array("late: ".utf8) + record.json + [0x0A])
+                }
             }
             for signal in stage.takeSignals() { try signals?.write(signal.json + [0x0A]) }
         }
@@ -132,6 +136,9 @@ struct ReplayCommand: ParsableCommand {
         outputs.close()
         var lines = stats?.summaryLines() ?? ["stopped after \(run.position?.records ?? 0) records (--max-records) at \(run.position?.file ?? "")"]
         lines += detection.summaryLines() + outputs.summaryLines()
+        if lateRecords > 10 && latePath == nil {
+            lines.append("late: \(lateRecords - 10) more late records not shown (--late FILE writes them all)")
+        }
         if let statePath {
             lines.append("state: saved to \(statePath)" + (run.checkpoints > 0 ? " (\(run.checkpoints) checkpoints)" : ""))
         }

@@ -38,8 +38,18 @@ final class StageHarness {
     private(set) var late: [LateRecord] = []
     private(set) var signals: [Signal] = []
 
-    init(_ yaml: String, lateness: Int64 = 5 * minute, collectSignals: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) {
-        ruleSet = RuleSet(yaml: yaml, file: "test.yml")
+    convenience init(_ yaml: String, lateness: Int64 = 5 * minute, collectSignals: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) {
+        self.init(ruleSet: RuleSet(yaml: yaml, file: "test.yml"), lateness: lateness, collectSignals: collectSignals, sourceLocation: sourceLocation)
+    }
+
+    /// Rule files of the repository's pack (paths relative to its root).
+    convenience init(pack paths: [String], lateness: Int64 = 5 * minute, sourceLocation: SourceLocation = #_sourceLocation) {
+        let root = PipewatchExecutable.repositoryRoot.path
+        self.init(ruleSet: RuleSet(paths: paths.map { root + "/" + $0 }), lateness: lateness, collectSignals: true, sourceLocation: sourceLocation)
+    }
+
+    init(ruleSet: RuleSet, lateness: Int64, collectSignals: Bool, sourceLocation: SourceLocation) {
+        self.ruleSet = ruleSet
         #expect(ruleSet.problems.isEmpty, "\(ruleSet.problems)", sourceLocation: sourceLocation)
         stage = DetectorStage(ruleSet: ruleSet, options: DetectorOptions(allowedLateness: lateness, collectSignals: collectSignals))
         evaluator = ruleSet.engine.makeEvaluator()
