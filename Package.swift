@@ -81,11 +81,12 @@ let package = Package(
             name: "PipewatchRulesTests", dependencies: ["PipewatchRules", "PipewatchEvents", "PipewatchJSON"],
             exclude: ["Fixtures"]),
         // What several test targets share: scratch directories, child processes, loopback ports.
-        .target(name: "PipewatchTestSupport", dependencies: ["PipewatchEngine"], path: "Tests/PipewatchTestSupport"),
+        .target(
+            name: "PipewatchTestSupport", dependencies: ["PipewatchEngine"], path: "Tests/PipewatchTestSupport",
+            exclude: ["Collector"]),
         .testTarget(
             name: "PipewatchOutputTests",
-            dependencies: ["PipewatchOutput", "PipewatchEngine", "PipewatchEvents", "PipewatchJSON", "PipewatchTestSupport"],
-            exclude: ["Collector"]),
+            dependencies: ["PipewatchOutput", "PipewatchEngine", "PipewatchEvents", "PipewatchJSON", "PipewatchTestSupport"]),
         .testTarget(name: "PipewatchKafkaTests", dependencies: [
             "PipewatchEngine", "PipewatchEvents", "PipewatchOutput", "CRdKafka", "PipewatchTestSupport",
         ]),

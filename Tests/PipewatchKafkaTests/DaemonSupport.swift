@@ -87,41 +87,14 @@ func committedOffsets(_ kafka: MockKafka, group: String, topic: String, partitio
     return all.map { offsets[$0] ?? -1 }
 }
 
-/// The loopback Splunk HEC collector of the output tests (PipewatchOutputTests/Collector/hec_collector.py).
-final class LoopbackHEC {
-    let port: Int
-    private let directory: TemporaryDirectory
-    private let process: ChildProcess
-
-    init(failFirst: Int, token: String = "t") throws {
-        directory = try TemporaryDirectory()
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../PipewatchOutputTests/Collector/hec_collector.py").standardized.path
-        process = try ChildProcess(
-            "python3", ["-u", script, token, String(failFirst), directory.path("received.ndjson")],
-            stdout: directory.path("port"), stderr: directory.path("log"))
-        let deadline = Date().addingTimeInterval(15)
-        var port: Int?
-        while port == nil && process.isRunning && Date() < deadline {
-            let text = directory.read("port")
-            if text.hasSuffix("\n") { port = Int(text.dropLast()) } else { usleep(10_000) }
-        }
-        guard let port else { throw ChildProcess.SpawnError.failed("hec_collector.py: \(directory.read("log"))", 0) }
-        self.port = port
-    }
-
-    deinit { process.terminate() }
-
+extension LoopbackCollector {
     /// Each accepted event as (request number, CloudTrail record number from its raw record).
-    func accepted() throws -> [(request: Int, record: Int)] {
-        // Only complete lines: the collector may be writing the next one.
-        let text = directory.read("received.ndjson")
-        return try text[..<(text.lastIndex(of: "\n") ?? text.startIndex)].split(separator: "\n").map { line in
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    func acceptedRecords() throws -> [(request: Int, record: Int)] {
+        try received().map { object in
             let request = try #require(object["request"] as? Int)
             let envelope = try JSONSerialization.data(withJSONObject: try #require(object["envelope"]))
-            let record = try #require(alertedRecords(in: String(decoding: envelope, as: UTF8.self).replacingOccurrences(of: "\\\"", with: "\"") + "\n").first)
-            return (request, record)
+            let text = String(decoding: envelope, as: UTF8.self).replacingOccurrences(of: "\\\"", with: "\"")
+            return (request, try #require(alertedRecords(in: text + "\n").first))
         }
     }
 }

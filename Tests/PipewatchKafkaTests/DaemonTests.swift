@@ -110,7 +110,7 @@ import Testing
     @Test(.timeLimit(.minutes(3)))
     func commitsWaitForAFailingHTTPSinkAndCatchUpAfterIt() throws {
         // Every record raises an alert; the collector answers 503 to its first 25 requests.
-        let collector = try LoopbackHEC(failFirst: 25)
+        let collector = try LoopbackCollector(token: "t", failFirst: 25)
         let kafka = try MockKafka()
         try kafka.createTopic("audit-503", partitions: 2)
         let dir = try TemporaryDirectory()
@@ -124,7 +124,7 @@ import Testing
 
         // Until the collector accepts a first batch, nothing may be committed: every record waits for its alert.
         var checks = 0
-        while try collector.accepted().isEmpty {
+        while try collector.acceptedRecords().isEmpty {
             #expect(running.daemon.currentStatistics.committed.values.allSatisfy { $0 <= 0 },
                     "committed past undelivered alerts: \(running.daemon.currentStatistics.committed)")
             checks += 1
@@ -135,7 +135,7 @@ import Testing
         let caughtUp = running.wait(seconds: 60) { $0.committed.values.reduce(0, +) == 3_000 }
         #expect(caughtUp, "commits catch up once the collector accepts: \(running.daemon.currentStatistics.committed)")
         #expect(running.stop())
-        let accepted = try collector.accepted()
+        let accepted = try collector.acceptedRecords()
         #expect(accepted.first?.request == 26, "the first 25 requests were refused with 503 and retried")
         #expect(accepted.count == 3_000 && Set(accepted.map(\.record)) == Set(0..<3_000), "every alert exactly once")
     }

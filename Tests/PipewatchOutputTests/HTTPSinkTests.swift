@@ -2,56 +2,6 @@ import Foundation
 import PipewatchOutput
 import Testing
 
-/// The loopback HEC collector (Collector/hec_collector.py), started for one test and stopped after.
-final class LoopbackCollector {
-    /// HTTPS: the collector's certificate and key, and the CA its clients' certificates must chain to (nil: no
-    /// client certificate asked for).
-    struct TLS {
-        var certificate: String
-        var key: String
-        var clientCA: String?
-    }
-
-    let port: Int
-    let recordFile: String
-    private let directory: TemporaryDirectory
-    private let process: ChildProcess
-
-    init(token: String, failFirst: Int, tls: TLS? = nil) throws {
-        directory = try TemporaryDirectory()
-        recordFile = directory.path("received.ndjson")
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Collector/hec_collector.py")
-        let tlsArguments = tls.map { [$0.certificate, $0.key] + ($0.clientCA.map { [$0] } ?? []) } ?? []
-        process = try ChildProcess(
-            "python3", ["-u", script.path, token, String(failFirst), recordFile] + tlsArguments,
-            stdout: directory.path("port"), stderr: directory.path("log"))
-        // The first line it prints is the port it listens on.
-        let deadline = Date().addingTimeInterval(15)
-        var port: Int?
-        while port == nil && process.isRunning && Date() < deadline {
-            let text = directory.read("port")
-            if text.hasSuffix("\n") { port = Int(text.dropLast()) } else { usleep(10_000) }
-        }
-        guard let port else { throw CollectorError.didNotStart(directory.read("log")) }
-        self.port = port
-    }
-
-    deinit { process.terminate() }
-
-    enum CollectorError: Error { case didNotStart(String) }
-
-    /// What the collector logged (refused TLS handshakes, one line each).
-    var log: String { directory.read("log") }
-
-    /// The envelopes the collector accepted, in arrival order.
-    func received() throws -> [[String: Any]] {
-        guard let text = try? String(contentsOfFile: recordFile, encoding: .utf8) else { return [] }
-        return try text.split(separator: "\n").map {
-            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
-    }
-}
-
 func envelope(_ n: Int, marker: String = "") -> [UInt8] {
     Array(#"{"time":1793700420.123,"host":"h","source":"pipewatch","sourcetype":"pipewatch:alert","event":{"n":\#(n),"m":"\#(marker)"}}"#.utf8)
 }
