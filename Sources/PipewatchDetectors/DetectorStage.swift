@@ -365,6 +365,32 @@ public final class DetectorStage {
         buffer.push(Record(time: time, order: order, feed: Int32(rule), values: values, evidence: evidence))
     }
 
+    /// The field names whose values a match of `rule` carries, in the order `ingest(rule:time:values:)` takes them.
+    public func fieldNames(rule: Int) -> [String] { feeds[rule].names }
+
+    /// A match of rule `rule` given by its field values (in `fieldNames(rule:)` order) rather than by an event: for
+    /// inputs that are not normalized events, and benchmarks. No evidence is kept, so alerts carry the group only.
+    public func ingest(rule: Int, time: Int64, values: [String?]) {
+        let feed = feeds[rule]
+        statistics.records += 1
+        if time > maxTime { maxTime = time }
+        for (op, input) in feed.aggregating where !operators[op].aggregate(values, time: time, input: input) {
+            statistics.lateRecords += 1
+            late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: released, uid: nil,
+                                   reason: "its bucket of \(operators[op].reference) was already judged"))
+        }
+        guard !feed.sequential.isEmpty else { return }
+        if time < released {
+            statistics.lateRecords += 1
+            late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: released, uid: nil, reason: "older than the watermark"))
+            return
+        }
+        var key: [UInt8] = []
+        withUnsafeBytes(of: time.littleEndian) { key += $0 }
+        for value in values { GroupKey.append(value, to: &key) }
+        buffer.push(Record(time: time, order: Hash64.hash(key), feed: Int32(rule), values: values, evidence: nil))
+    }
+
     /// Releases what the watermark has passed and judges what it closed. Call after each batch.
     public func advance() {
         guard maxTime != .min else { return }

@@ -4,7 +4,7 @@ struct PipewatchBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipewatch-bench",
         abstract: "Pipewatch benchmarks: corpus generation and throughput measurements",
-        subcommands: [GenerateCommand.self, ParseCommand.self, RulesCommand.self, ReplayCommand.self])
+        subcommands: [GenerateCommand.self, ParseCommand.self, RulesCommand.self, ReplayCommand.self, DetectorsCommand.self])
 }
 
 PipewatchBench.main()
