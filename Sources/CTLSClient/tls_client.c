@@ -97,6 +97,10 @@ static const char *queued_reason(void) {
     return reason ? reason : "unknown error";
 }
 
+/* Reads what the peer sent without blocking: 1 while the connection stays usable, 0 once it is closed or failed,
+   with OpenSSL's reason in `reason` when given. */
+static int drain_incoming(pw_tls_client *client, char *reason, size_t reason_size);
+
 pw_tls_client *pw_tls_client_new(int fd, const char *ca_file, const char *cert_file, const char *key_file,
                                  const char *servername, char *error, size_t error_size) {
     pw_tls_client *client = calloc(1, sizeof(pw_tls_client));
@@ -169,6 +173,18 @@ pw_tls_client *pw_tls_client_new(int fd, const char *ca_file, const char *cert_f
         release(client);
         return NULL;
     }
+    /* In TLS 1.3 the server checks the client certificate after this side has finished the handshake, so a refusal
+       arrives as an alert after SSL_connect succeeded. Wait a moment for it rather than write the first batch into
+       a connection about to be refused (and count it delivered). A server that accepts sends its session tickets
+       at once, or nothing. */
+    struct pollfd incoming = {.fd = fd, .events = POLLIN, .revents = 0};
+    char reason[256] = "";
+    if (SSL_version(client->ssl) >= TLS1_3_VERSION && poll(&incoming, 1, 250) > 0
+        && !drain_incoming(client, reason, sizeof reason)) {
+        set_error(error, error_size, "the receiver closed the connection after the handshake: %s", reason);
+        release(client);
+        return NULL;
+    }
     return client;
 }
 
@@ -202,7 +218,9 @@ int pw_tls_client_write_all(pw_tls_client *client, const void *bytes, size_t len
     return 0;
 }
 
-int pw_tls_client_is_open(pw_tls_client *client) {
+int pw_tls_client_is_open(pw_tls_client *client) { return drain_incoming(client, NULL, 0); }
+
+static int drain_incoming(pw_tls_client *client, char *reason, size_t reason_size) {
     if (client->failed) return 0;
     struct pollfd descriptor = {.fd = client->fd, .events = POLLIN, .revents = 0};
     if (poll(&descriptor, 1, 0) <= 0) return 1;
@@ -225,6 +243,7 @@ int pw_tls_client_is_open(pw_tls_client *client) {
         int kind = SSL_get_error(client->ssl, result);
         if (kind == SSL_ERROR_WANT_READ || kind == SSL_ERROR_WANT_WRITE) break; /* nothing more to read */
         open = 0;
+        if (reason) set_error(reason, reason_size, "%s", kind == SSL_ERROR_ZERO_RETURN ? "close_notify" : queued_reason());
         /* close_notify still allows one back; an alert or a reset does not. */
         if (kind != SSL_ERROR_ZERO_RETURN) client->failed = 1;
         break;

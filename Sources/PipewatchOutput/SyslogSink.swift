@@ -28,8 +28,8 @@ private let sendFlags: Int32 = 0  // SIGPIPE is turned off per socket with SO_NO
 /// Acknowledgement: a TCP batch is acknowledged once every frame is written to the socket, a TLS batch once every
 /// byte went through the TLS connection, a UDP batch once every datagram is sent — syslog has no application-level
 /// acknowledgement, so that is the most the sink can know. (With TLS 1.3 a receiver that refuses this sender's
-/// certificate can only say so after the sender's side of the handshake is done, so the first batch written on
-/// such a connection is lost; the refusal closes the connection and is noticed before the next batch.) A
+/// certificate can only say so after the sender's side of the handshake is done: a new connection waits up to
+/// 250 ms for that answer before the first batch is written, so a refusal fails the batch instead of losing it.) A
 /// connection the receiver closed is noticed before the next batch is written and re-established; a refused or
 /// reset connection is a retryable failure, and the retried batch is sent whole (at-least-once: after a failure in
 /// the middle of a batch, the receiver can see its first messages twice).
