@@ -24,9 +24,11 @@ run: deps
 	@# Exit status 2 only says that the deliberately broken sample records were dead-lettered.
 	.build/release/pipewatch replay samples/ --rules rules/ || [ $$? -eq 2 ]
 
+# One test at a time: many tests block a thread for seconds (Kafka groups, receivers, subprocesses), and run in
+# parallel they would hold every thread of Swift's cooperative pool that the async HTTP tests' clients need.
 test: deps mlflow
 	swift build --build-tests
-	swift test --skip-build
+	swift test --skip-build --no-parallel
 
 # A real MLflow tracking server for the webhook receiver's end-to-end test, in a virtualenv of its own under .build.
 MLFLOW_VERSION := 3.17.2

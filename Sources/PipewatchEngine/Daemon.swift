@@ -522,7 +522,8 @@ struct DaemonStopping: Error, CustomStringConvertible {
     var description: String { "pipewatch is stopping; deliver again" }
 }
 
-/// Runs async work to its end from a synchronous thread (the pipeline thread is not a task).
+/// Runs async work to its end from a synchronous thread (the pipeline thread is not a task), on threads that do not
+/// depend on the cooperative pool having a free slot.
 private final class BlockingOutcome<T>: @unchecked Sendable {
     var value: Result<T, Error>?
 }
@@ -530,7 +531,7 @@ private final class BlockingOutcome<T>: @unchecked Sendable {
 private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     let outcome = BlockingOutcome<T>()
     let done = DispatchSemaphore(value: 0)
-    Task {
+    Task(executorPreference: DedicatedExecutor.shared) {
         do { outcome.value = .success(try await body()) } catch { outcome.value = .failure(error) }
         done.signal()
     }
@@ -540,7 +541,7 @@ private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -
 
 private func blocking(_ body: @escaping @Sendable () async -> Void) {
     let done = DispatchSemaphore(value: 0)
-    Task {
+    Task(executorPreference: DedicatedExecutor.shared) {
         await body()
         done.signal()
     }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -287,7 +288,7 @@ public final class HTTPServer: Sendable {
         state.withLock { state in
             let id = state.nextTask
             state.nextTask += 1
-            state.handlerTasks[id] = Task { [self] in
+            state.handlerTasks[id] = Task(executorPreference: DedicatedExecutor.shared) { [self] in
                 promise.succeed(await handler(request))
                 _ = self.state.withLock { $0.handlerTasks.removeValue(forKey: id) }
             }
@@ -427,5 +428,41 @@ private final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChann
     private func split(_ uri: String) -> (String, String?) {
         guard let mark = uri.firstIndex(of: "?") else { return (uri, nil) }
         return (String(uri[..<mark]), String(uri[uri.index(after: mark)...]))
+    }
+}
+
+/// Threads of our own for the server's handler tasks and the daemon's calls into async code. The cooperative pool
+/// is as wide as the machine has cores and any thread blocked in synchronous work holds a slot of it; requests must
+/// be answered whatever else the process is doing, so their tasks prefer these threads.
+final class DedicatedExecutor: TaskExecutor, @unchecked Sendable {
+    static let shared = DedicatedExecutor(threads: 2, name: "pipewatch-http")
+
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+
+    init(threads: Int, name: String) {
+        for index in 0..<threads {
+            let thread = Thread { [unowned self] in self.serve() }
+            thread.name = "\(name)-\(index)"
+            thread.start()
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func serve() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
     }
 }
