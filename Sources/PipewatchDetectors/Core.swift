@@ -24,7 +24,7 @@ struct Record {
     var time: Int64
     var order: UInt64
     var feed: Int32
-    var values: [String?]
+    var values: FieldValues
     var evidence: Evidence?
 
     @inline(__always)
@@ -35,43 +35,213 @@ struct Record {
     }
 }
 
-/// Records waiting for the watermark, smallest (time, order, feed) first.
-struct ReorderBuffer {
-    private(set) var heap: [Record] = []
+/// The field values a record carries, packed in one byte array: a header with the number of values and, per value,
+/// its start and length (length −1: absent), then the UTF-8 bytes. One allocation per record, no string objects:
+/// group keys and hashes read the bytes in place.
+struct FieldValues: Equatable {
+    private(set) var storage: [UInt8]
 
-    var count: Int { heap.count }
-    var first: Record? { heap.first }
+    init(_ strings: [String?]) {
+        var builder = Builder(count: strings.count, capacity: strings.reduce(0) { $0 + ($1?.utf8.count ?? 0) })
+        for string in strings { builder.append(string) }
+        self = builder.values
+    }
+
+    /// Values stored by `storage` (checked: a snapshot may be damaged).
+    init?(storage: [UInt8]) {
+        guard storage.count >= 4 else { return nil }
+        let count = storage.withUnsafeBytes { Int($0.loadUnaligned(as: UInt32.self)) }
+        guard count <= (storage.count - 4) / 8 else { return nil }
+        for k in 0..<count {
+            let (start, length) = storage.withUnsafeBytes {
+                (Int($0.loadUnaligned(fromByteOffset: 4 + 8 * k, as: Int32.self)), Int($0.loadUnaligned(fromByteOffset: 8 + 8 * k, as: Int32.self)))
+            }
+            guard length < 0 || (start >= 4 + 8 * count && start + length <= storage.count) else { return nil }
+        }
+        self.storage = storage
+    }
+
+    private init(built storage: [UInt8]) { self.storage = storage }
+
+    @inline(__always)
+    var count: Int { storage.withUnsafeBytes { Int($0.loadUnaligned(as: UInt32.self)) } }
+
+    /// Calls `body` with the bytes of value `k`; nil (without calling) when it is absent.
+    @inline(__always)
+    func withValue<R>(_ k: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        storage.withUnsafeBytes { raw in
+            let start = Int(raw.loadUnaligned(fromByteOffset: 4 + 8 * k, as: Int32.self))
+            let length = Int(raw.loadUnaligned(fromByteOffset: 8 + 8 * k, as: Int32.self))
+            if length < 0 { return nil }
+            return body(UnsafeRawBufferPointer(rebasing: raw[start..<start + length]))
+        }
+    }
+
+    func string(_ k: Int) -> String? { withValue(k) { String(decoding: $0, as: UTF8.self) } }
+
+    /// The 64-bit hash of value `k`, nil when absent.
+    @inline(__always)
+    func hash(_ k: Int) -> UInt64? { withValue(k) { Hash64.hash($0) } }
+
+    var strings: [String?] { (0..<count).map(string) }
+
+    /// Builds values one by one, in slot order.
+    struct Builder {
+        private var storage: [UInt8]
+        private let count: Int
+        private var next = 0
+
+        init(count: Int, capacity: Int = 64) {
+            self.count = count
+            storage = []
+            storage.reserveCapacity(4 + 8 * count + capacity)
+            withUnsafeBytes(of: UInt32(count).littleEndian) { storage.append(contentsOf: $0) }
+            storage.append(contentsOf: repeatElement(0, count: 8 * count))
+        }
+
+        private mutating func header(start: Int, length: Int) {
+            let offset = 4 + 8 * next
+            storage.withUnsafeMutableBytes { raw in
+                raw.storeBytes(of: Int32(start).littleEndian, toByteOffset: offset, as: Int32.self)
+                raw.storeBytes(of: Int32(length).littleEndian, toByteOffset: offset + 4, as: Int32.self)
+            }
+            next += 1
+        }
+
+        mutating func append(bytes: UnsafeRawBufferPointer) {
+            header(start: storage.count, length: bytes.count)
+            storage.append(contentsOf: bytes)
+        }
+
+        mutating func appendAbsent() { header(start: 0, length: -1) }
+
+        mutating func append(_ string: String?) {
+            guard var string else { return appendAbsent() }
+            string.withUTF8 { append(bytes: UnsafeRawBufferPointer($0)) }
+        }
+
+        /// Value `k` of other values.
+        mutating func append(_ values: FieldValues, _ k: Int) {
+            if values.withValue(k, { append(bytes: $0) }) == nil { appendAbsent() }
+        }
+
+        var values: FieldValues {
+            precondition(next == count, "every value must be appended")
+            return FieldValues(built: storage)
+        }
+    }
+}
+
+/// Records waiting for the watermark, smallest (time, order, feed) first. Records that arrive in order (the usual
+/// case) go to a FIFO in O(1); the others to a binary heap; the next record is the smaller of the two heads. Both
+/// move small keys only, the records stay in place in slots, so neither costs reference counting.
+struct ReorderBuffer {
+    struct Key {
+        var time: Int64
+        var order: UInt64
+        var feed: Int32
+        var slot: Int32
+
+        @inline(__always)
+        static func precedes(_ a: Key, _ b: Key) -> Bool {
+            if a.time != b.time { return a.time < b.time }
+            if a.order != b.order { return a.order < b.order }
+            return a.feed < b.feed
+        }
+    }
+
+    private var fifo: [Key] = []
+    private var fifoHead = 0
+    private var heap: [Key] = []
+    private var storage: [Record?] = []
+    private var free: [Int32] = []
+
+    var count: Int { fifo.count - fifoHead + heap.count }
+
+    /// The key released next, if any.
+    @inline(__always)
+    private var next: Key? {
+        let inOrder = fifoHead < fifo.count ? fifo[fifoHead] : nil
+        guard let top = heap.first else { return inOrder }
+        guard let inOrder else { return top }
+        return Key.precedes(top, inOrder) ? top : inOrder
+    }
+
+    /// The time of the record released next, if any.
+    var firstTime: Int64? { next?.time }
 
     mutating func push(_ record: Record) {
-        heap.append(record)
+        let slot: Int32
+        if let reused = free.popLast() {
+            slot = reused
+            storage[Int(slot)] = record
+        } else {
+            slot = Int32(storage.count)
+            storage.append(record)
+        }
+        let key = Key(time: record.time, order: record.order, feed: record.feed, slot: slot)
+        if fifoHead == fifo.count || !Key.precedes(key, fifo[fifo.count - 1]) {
+            fifo.append(key)
+            return
+        }
+        heap.append(key)
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
-            guard Record.precedes(heap[child], heap[parent]) else { break }
+            guard Key.precedes(heap[child], heap[parent]) else { break }
             heap.swapAt(child, parent)
             child = parent
         }
     }
 
     mutating func pop() -> Record? {
-        guard !heap.isEmpty else { return nil }
+        guard let key = next else { return nil }
+        if fifoHead < fifo.count && fifo[fifoHead].slot == key.slot {
+            fifoHead += 1
+            if fifoHead == fifo.count {
+                fifo.removeAll(keepingCapacity: true)
+                fifoHead = 0
+            } else if fifoHead > 4096 && fifoHead * 2 > fifo.count {
+                fifo.removeFirst(fifoHead)
+                fifoHead = 0
+            }
+        } else {
+            popHeap()
+        }
+        var record: Record?
+        swap(&record, &storage[Int(key.slot)])
+        free.append(key.slot)
+        return record
+    }
+
+    private mutating func popHeap() {
         heap.swapAt(0, heap.count - 1)
-        let top = heap.removeLast()
+        heap.removeLast()
         var parent = 0
         while true {
             let left = 2 * parent + 1
             guard left < heap.count else { break }
             var smallest = left
             let right = left + 1
-            if right < heap.count && Record.precedes(heap[right], heap[left]) { smallest = right }
-            guard Record.precedes(heap[smallest], heap[parent]) else { break }
+            if right < heap.count && Key.precedes(heap[right], heap[left]) { smallest = right }
+            guard Key.precedes(heap[smallest], heap[parent]) else { break }
             heap.swapAt(parent, smallest)
             parent = smallest
         }
-        return top
     }
 
-    mutating func removeAll() { heap.removeAll() }
+    /// Every waiting record, in release order.
+    var sortedRecords: [Record] {
+        (fifo[fifoHead...] + heap).sorted(by: Key.precedes).map { storage[Int($0.slot)]! }
+    }
+
+    mutating func removeAll() {
+        fifo.removeAll()
+        fifoHead = 0
+        heap.removeAll()
+        storage.removeAll()
+        free.removeAll()
+    }
 }
 
 /// What an operator found: a correlation that matched, a baseline exceeded, a new value…
@@ -265,8 +435,48 @@ final class Gate {
 /// value fields are.
 struct OperatorInput {
     var feed: Int32
-    var groupSlots: [Int]
-    var valueSlots: [Int]
+    var groupSlots: [Int] {
+        didSet { (group0, group1, group2, group3) = OperatorInput.inline(groupSlots) }
+    }
+    var valueSlots: [Int] {
+        didSet { value0 = valueSlots.count == 1 ? valueSlots[0] : -1 }
+    }
+    /// The first four group slots inline (-1 where absent), so the hot path reads them without reference counting.
+    private(set) var group0 = -1, group1 = -1, group2 = -1, group3 = -1
+    /// The value slot when there is exactly one, else -1.
+    private(set) var value0 = -1
+
+    init(feed: Int32, groupSlots: [Int], valueSlots: [Int]) {
+        self.feed = feed
+        self.groupSlots = groupSlots
+        self.valueSlots = valueSlots
+        (group0, group1, group2, group3) = OperatorInput.inline(groupSlots)
+        value0 = valueSlots.count == 1 ? valueSlots[0] : -1
+    }
+
+    var groupCount: Int { groupSlots.count }
+
+    static func inline(_ slots: [Int]) -> (Int, Int, Int, Int) {
+        (slots.count > 0 ? slots[0] : -1, slots.count > 1 ? slots[1] : -1, slots.count > 2 ? slots[2] : -1,
+         slots.count > 3 ? slots[3] : -1)
+    }
+
+    /// Appends the group key of `values` to `key`.
+    @inline(__always)
+    func appendKey(_ values: FieldValues, to key: inout [UInt8]) {
+        if group0 < 0 { return }
+        GroupKey.append(values, group0, to: &key)
+        if group1 < 0 { return }
+        GroupKey.append(values, group1, to: &key)
+        if group2 < 0 { return }
+        GroupKey.append(values, group2, to: &key)
+        if group3 < 0 { return }
+        GroupKey.append(values, group3, to: &key)
+        for slot in groupSlots.dropFirst(4) { GroupKey.append(values, slot, to: &key) }
+    }
+
+    /// The group values of `values`.
+    func groupValues(_ values: FieldValues) -> [String?] { groupSlots.map { values.string($0) } }
 }
 
 /// A correlation or detector at run time. Subclasses keep their state per group in flat arrays indexed by the
@@ -335,9 +545,9 @@ class DetectorOperator {
 
     /// The group of a record: its group-by values hashed once; a new group gets fresh state.
     @inline(__always)
-    final func group(_ values: [String?], input: Int) -> Int {
+    final func group(_ values: FieldValues, input: Int) -> Int {
         keyScratch.removeAll(keepingCapacity: true)
-        for slot in inputs[input].groupSlots { GroupKey.append(values[slot], to: &keyScratch) }
+        inputs[input].appendKey(values, to: &keyScratch)
         return groupForScratch()
     }
 
@@ -371,7 +581,7 @@ class DetectorOperator {
     func process(_ record: Record, input: Int) {}
 
     /// A record as it arrives (aggregating operators); false when its bucket is already closed (late).
-    func aggregate(_ values: [String?], time: Int64, input: Int) -> Bool { true }
+    func aggregate(_ values: FieldValues, time: Int64, input: Int) -> Bool { true }
 
     /// No record before `time` will come: close what ends before it.
     func advance(to time: Int64) {

@@ -7,19 +7,29 @@ extension DetectorOperator {
     /// The value fields of a record as one text (a tuple joined by U+001F), nil when any is absent.
     @inline(__always)
     final func valueText(_ record: Record, input: Int) -> String? {
+        let single = inputs[input].value0
+        if single >= 0 { return record.values.string(single) }
         let slots = inputs[input].valueSlots
-        if slots.count == 1 { return record.values[slots[0]] }
         var parts: [String] = []
         for slot in slots {
-            guard let value = record.values[slot] else { return nil }
+            guard let value = record.values.string(slot) else { return nil }
             parts.append(value)
         }
         return parts.joined(separator: "\u{1F}")
     }
 
+    /// The hash of the value fields (of their tuple), nil when any is absent: no string is made for one field.
+    @inline(__always)
+    final func valueHash(_ record: Record, input: Int) -> UInt64? {
+        let single = inputs[input].value0
+        if single >= 0 { return record.values.hash(single) }
+        return valueText(record, input: input).map { Hash64.hash($0) }
+    }
+
     @inline(__always)
     final func numericValue(_ record: Record, input: Int) -> Double? {
-        guard let slot = inputs[input].valueSlots.first, let text = record.values[slot] else { return nil }
+        let slot = inputs[input].value0
+        guard slot >= 0, let text = record.values.string(slot) else { return nil }
         return Double(text)
     }
 }
@@ -45,11 +55,17 @@ final class SlidingEventCount: DetectorOperator {
     let signalCondition: ThresholdCondition?
     let capacity: Int
     let signalCount: Int
+
+    /// A group's ring position and bookkeeping, packed so an update touches one entry and its ring.
+    struct Window {
+        var head: Int32 = 0
+        var count: Int32 = 0
+        var last: Int64 = .min
+        var signalled = false
+    }
+
     private var ring: [Int64] = []
-    private var head: [Int32] = []
-    private var count: [Int32] = []
-    private var signalled: [Bool] = []
-    private var last: [Int64] = []
+    private var windows: [Window] = []
 
     init(base: DetectorOperator.Parameters, timespan: Int64, condition: ThresholdCondition, signalCondition: ThresholdCondition?) {
         self.timespan = timespan
@@ -62,31 +78,24 @@ final class SlidingEventCount: DetectorOperator {
 
     override var definition: String { super.definition + "|\(timespan)|\(condition)|\(signalCondition?.description ?? "")" }
 
-    override var memoryBytes: Int { super.memoryBytes + ring.count * 8 + head.count * (4 + 4 + 1 + 8) }
+    override var memoryBytes: Int { super.memoryBytes + ring.count * 8 + windows.count * MemoryLayout<Window>.stride }
 
     override func ensureCapacity(_ n: Int) {
-        guard head.count < n else { return }
-        let grown = max(n, head.count * 2, 16)
-        ring += [Int64](repeating: 0, count: (grown - head.count) * capacity)
-        head += [Int32](repeating: 0, count: grown - head.count)
-        count += [Int32](repeating: 0, count: grown - count.count)
-        signalled += [Bool](repeating: false, count: grown - signalled.count)
-        last += [Int64](repeating: .min, count: grown - last.count)
+        guard windows.count < n else { return }
+        let grown = max(n, windows.count * 2, 16)
+        ring += [Int64](repeating: 0, count: (grown - windows.count) * capacity)
+        windows += [Window](repeating: Window(), count: grown - windows.count)
     }
 
-    override func clearGroup(_ g: Int) {
-        head[g] = 0
-        count[g] = 0
-        signalled[g] = false
-        last[g] = .min
-    }
+    override func clearGroup(_ g: Int) { windows[g] = Window() }
 
     /// Adds an event at `time` to group `g`; true when the window now satisfies the condition.
     @inline(__always)
     func add(group g: Int, time t: Int64) -> Bool {
         let base = g * capacity
-        var h = Int(head[g])
-        var n = Int(count[g])
+        var window = windows[g]
+        var h = Int(window.head)
+        var n = Int(window.count)
         let horizon = t - timespan
         while n > 0 && ring[base + h] < horizon {
             h += 1
@@ -102,9 +111,10 @@ final class SlidingEventCount: DetectorOperator {
         if tail >= capacity { tail -= capacity }
         ring[base + tail] = t
         n += 1
-        head[g] = Int32(h)
-        count[g] = Int32(n)
-        last[g] = t
+        window.head = Int32(h)
+        window.count = Int32(n)
+        window.last = t
+        windows[g] = window
         return n >= capacity
     }
 
@@ -112,8 +122,8 @@ final class SlidingEventCount: DetectorOperator {
         let g = group(record.values, input: input)
         let t = record.time
         if add(group: g, time: t) {
-            let n = Int(count[g])
-            let oldest = ring[g * capacity + Int(head[g])]
+            let n = Int(windows[g].count)
+            let oldest = ring[g * capacity + Int(windows[g].head)]
             var found = finding(group: g, time: t)
             found.value = Double(n)
             found.windowStart = oldest
@@ -121,15 +131,15 @@ final class SlidingEventCount: DetectorOperator {
             found.identity = record.order
             found.trigger = record
             found.details = { [condition, signalCondition] w in writeCondition(condition, signal: signalCondition, to: &w) }
-            count[g] = 0
-            signalled[g] = false
+            windows[g].count = 0
+            windows[g].signalled = false
             emit(found)
         } else if signalCount != Int.max {
-            let n = Int(count[g])
+            let n = Int(windows[g].count)
             if n < signalCount {
-                signalled[g] = false
-            } else if !signalled[g] {
-                signalled[g] = true
+                windows[g].signalled = false
+            } else if !windows[g].signalled {
+                windows[g].signalled = true
                 var found = finding(group: g, time: t)
                 found.value = Double(n)
                 found.alertLevel = false
@@ -145,7 +155,7 @@ final class SlidingEventCount: DetectorOperator {
         super.advance(to: time)
         guard time >= nextSweep else { return }
         nextSweep = time + max(timespan, 60_000)
-        for g in 0..<groups.indexCount where groups.live[g] && last[g] < time - timespan {
+        for g in 0..<groups.indexCount where groups.live[g] && windows[g].last < time - timespan {
             removeGroup(g)
         }
     }
@@ -154,10 +164,11 @@ final class SlidingEventCount: DetectorOperator {
         writeGroups(&w)
         w.i64(nextSweep)
         for g in 0..<groups.indexCount where groups.live[g] {
-            w.count(Int(count[g]))
-            w.bool(signalled[g])
-            w.i64(last[g])
-            for k in 0..<Int(count[g]) { w.i64(ring[g * capacity + (Int(head[g]) + k) % capacity]) }
+            let window = windows[g]
+            w.count(Int(window.count))
+            w.bool(window.signalled)
+            w.i64(window.last)
+            for k in 0..<Int(window.count) { w.i64(ring[g * capacity + (Int(window.head) + k) % capacity]) }
         }
     }
 
@@ -167,10 +178,11 @@ final class SlidingEventCount: DetectorOperator {
         for g in 0..<groups.indexCount where groups.live[g] {
             let n = try r.count()
             guard n <= capacity else { throw SnapshotError("an event_count window holds more events than its rule allows") }
-            head[g] = 0
-            count[g] = Int32(n)
-            signalled[g] = try r.bool()
-            last[g] = try r.i64()
+            var window = Window()
+            window.count = Int32(n)
+            window.signalled = try r.bool()
+            window.last = try r.i64()
+            windows[g] = window
             for k in 0..<n { ring[g * capacity + k] = try r.i64() }
         }
     }
@@ -211,10 +223,9 @@ final class SlidingValueCount: DetectorOperator {
     }
 
     override func process(_ record: Record, input: Int) {
-        guard let value = valueText(record, input: input) else { return }
+        guard let hash = valueHash(record, input: input) else { return }
         let g = group(record.values, input: input)
         let t = record.time
-        let hash = Hash64.hash(value)
         let horizon = t - timespan
         seen[g].removeAll { $0.time < horizon || $0.value == hash }
         seen[g].append((hash, t))
@@ -708,8 +719,8 @@ final class TemporalCorrelation: DetectorOperator {
 final class TunedRule: DetectorOperator {
     override func process(_ record: Record, input: Int) {
         keyScratch.removeAll(keepingCapacity: true)
-        for slot in inputs[input].groupSlots { GroupKey.append(record.values[slot], to: &keyScratch) }
-        var found = Finding(time: record.time, groupKey: keyScratch, groupValues: inputs[input].groupSlots.map { record.values[$0] })
+        inputs[input].appendKey(record.values, to: &keyScratch)
+        var found = Finding(time: record.time, groupKey: keyScratch, groupValues: inputs[input].groupValues(record.values))
         found.identity = record.order
         found.trigger = record
         emit(found)

@@ -344,9 +344,11 @@ public final class DetectorStage {
             return
         }
         if time > maxTime { maxTime = time }
-        var values = [String?]()
-        values.reserveCapacity(feed.readers.count)
-        for reader in feed.readers { values.append(reader.string(in: view)) }
+        var builder = FieldValues.Builder(count: feed.readers.count)
+        for reader in feed.readers {
+            if reader.withFirstText(in: view, { builder.append(bytes: UnsafeRawBufferPointer($0)) }) == nil { builder.appendAbsent() }
+        }
+        let values = builder.values
         for (op, input) in feed.aggregating where !operators[op].aggregate(values, time: time, input: input) {
             statistics.lateRecords += 1
             late.append(LateRecord(
@@ -370,25 +372,26 @@ public final class DetectorStage {
 
     /// A match of rule `rule` given by its field values (in `fieldNames(rule:)` order) rather than by an event: for
     /// inputs that are not normalized events, and benchmarks. No evidence is kept, so alerts carry the group only.
-    public func ingest(rule: Int, time: Int64, values: [String?]) {
-        let feed = feeds[rule]
+    public func ingest(rule: Int, time: Int64, values strings: [String?]) {
+        ingest(rule: rule, time: time, values: FieldValues(strings))
+    }
+
+    func ingest(rule: Int, time: Int64, values: FieldValues) {
         statistics.records += 1
         if time > maxTime { maxTime = time }
-        for (op, input) in feed.aggregating where !operators[op].aggregate(values, time: time, input: input) {
+        for (op, input) in feeds[rule].aggregating where !operators[op].aggregate(values, time: time, input: input) {
             statistics.lateRecords += 1
             late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: released, uid: nil,
                                    reason: "its bucket of \(operators[op].reference) was already judged"))
         }
-        guard !feed.sequential.isEmpty else { return }
+        guard !feeds[rule].sequential.isEmpty else { return }
         if time < released {
             statistics.lateRecords += 1
             late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: released, uid: nil, reason: "older than the watermark"))
             return
         }
-        var key: [UInt8] = []
-        withUnsafeBytes(of: time.littleEndian) { key += $0 }
-        for value in values { GroupKey.append(value, to: &key) }
-        buffer.push(Record(time: time, order: Hash64.hash(key), feed: Int32(rule), values: values, evidence: nil))
+        let order = values.storage.withUnsafeBytes { Hash64.hash($0, seed: UInt64(bitPattern: time)) }
+        buffer.push(Record(time: time, order: order, feed: Int32(rule), values: values, evidence: nil))
     }
 
     /// Releases what the watermark has passed and judges what it closed. Call after each batch.
@@ -406,7 +409,7 @@ public final class DetectorStage {
     }
 
     private func run(to watermark: Int64) {
-        while let top = buffer.first, top.time < watermark {
+        while let first = buffer.firstTime, first < watermark {
             let record = buffer.pop()!
             for op in closingChains { op.advance(to: record.time) }
             dispatch(record)
@@ -420,14 +423,16 @@ public final class DetectorStage {
     }
 
     private func dispatch(_ record: Record) {
-        let feed = feeds[Int(record.feed)]
-        for (opIndex, input) in feed.sequential {
+        let f = Int(record.feed)
+        for k in 0..<feeds[f].sequential.count {
+            let (opIndex, input) = feeds[f].sequential[k]
             let op = operators[opIndex]
             op.advance(to: record.time)
             op.gate.noteTime(record.time)
             op.process(record, input: input)
         }
-        for (opIndex, input) in feed.aggregating where !operators[opIndex].aggregate(record.values, time: record.time, input: input) {
+        if feeds[f].aggregating.isEmpty { return }
+        for (opIndex, input) in feeds[f].aggregating where !operators[opIndex].aggregate(record.values, time: record.time, input: input) {
             statistics.lateRecords += 1
             late.append(LateRecord(
                 rule: operators[opIndex].reference, time: record.time, watermark: released, uid: nil,
@@ -449,14 +454,16 @@ public final class DetectorStage {
             }
         }
         guard finding.alertLevel, let feed = op.derivedFeed else { return }
-        var values = finding.groupValues
+        var builder = FieldValues.Builder(count: feeds[Int(feed)].names.count)
+        for value in finding.groupValues { builder.append(value) }
         if let trigger = finding.trigger, let slots = extraSlots[op.index],
             let k = op.inputs.firstIndex(where: { $0.feed == trigger.feed })
         {
-            for slot in slots[k] { values.append(trigger.values[slot]) }
+            for slot in slots[k] { builder.append(trigger.values, slot) }
         } else {
-            values += [String?](repeating: nil, count: feeds[Int(feed)].names.count - values.count)
+            for _ in finding.groupValues.count..<feeds[Int(feed)].names.count { builder.appendAbsent() }
         }
+        let values = builder.values
         let order = Hash64.mix(finding.identity ^ Hash64.hash(finding.groupKey) ^ UInt64(op.index) &* 0x9e37_79b9_7f4a_7c15)
         dispatch(Record(time: finding.time, order: order, feed: feed, values: values, evidence: finding.trigger?.evidence))
     }
@@ -505,8 +512,7 @@ public final class DetectorStage {
         w.i64(record.time)
         w.u64(record.order)
         w.count(Int(record.feed))
-        w.count(record.values.count)
-        for value in record.values { w.optionalString(value) }
+        w.data(record.values.storage)
         w.bool(record.evidence != nil)
         if let evidence = record.evidence {
             w.count(Int(evidence.rule))
@@ -519,10 +525,9 @@ public final class DetectorStage {
         let order = try r.u64()
         let feed = try r.count()
         guard feed < feeds.count else { throw SnapshotError("a buffered record names an unknown feed") }
-        let n = try r.count()
-        var values: [String?] = []
-        for _ in 0..<n { values.append(try r.optionalString()) }
-        guard values.count == feeds[feed].names.count else { throw SnapshotError("a buffered record does not fit its feed") }
+        guard let values = FieldValues(storage: try r.data()), values.count == feeds[feed].names.count else {
+            throw SnapshotError("a buffered record does not fit its feed")
+        }
         var evidence: Evidence?
         if try r.bool() {
             let rule = try r.count()
@@ -548,7 +553,7 @@ public final class DetectorStage {
         w.count(statistics.alerts)
         for reason in SignalReason.allCases { w.count(statistics.signals[reason] ?? 0) }
         for count in alertsPerOperator { w.count(count) }
-        let records = buffer.heap.sorted(by: Record.precedes)
+        let records = buffer.sortedRecords
         w.count(records.count)
         for record in records { writeRecord(record, to: &w) }
         w.count(operators.count)

@@ -78,12 +78,13 @@ final class VolumeDetector: DetectorOperator {
 
     /// Adds one record's count or value to its group's bucket; false when that bucket is already judged.
     @inline(__always)
-    override func aggregate(_ values: [String?], time: Int64, input: Int) -> Bool {
+    override func aggregate(_ values: FieldValues, time: Int64, input: Int) -> Bool {
         let bucket = floorDivide(time, parameters.bucket)
         if bucket <= closedThrough { return false }
         var amount = 1.0
         if sums {
-            guard let slot = inputs[input].valueSlots.first, let text = values[slot], let number = Double(text), number.isFinite else {
+            let slot = inputs[input].value0
+            guard slot >= 0, let text = values.string(slot), let number = Double(text), number.isFinite else {
                 return true
             }
             amount = number
@@ -289,12 +290,14 @@ final class DriftDetector: DetectorOperator {
 
     override func clearGroup(_ g: Int) { states[g] = GroupState() }
 
-    override func aggregate(_ values: [String?], time: Int64, input: Int) -> Bool {
+    override func aggregate(_ values: FieldValues, time: Int64, input: Int) -> Bool {
         let bucket = floorDivide(time, parameters.bucket)
         if bucket <= closedThrough { return false }
-        guard let slot = inputs[input].valueSlots.first, let value = values[slot] else { return true }
+        let slot = inputs[input].value0
+        guard slot >= 0, let hash = values.hash(slot) else { return true }
         let g = group(values, input: input)
-        let key = Hash64.hash(value) | 1
+        let key = hash | 1
+        lazy var value = values.string(slot) ?? ""
         if time < states[g].firstSeen { states[g].firstSeen = time }
         if time > states[g].lastSeen { states[g].lastSeen = time }
         var k = states[g].open.firstIndex { $0.bucket == bucket } ?? -1
@@ -508,37 +511,49 @@ final class DriftDetector: DetectorOperator {
 // MARK: new_value
 
 /// The values a group has seen, with when each was last seen: open addressing on a 64-bit fingerprint of the value
-/// (fingerprints are never 0, the empty mark), at most `limit` values, the least recently seen evicted first. 16
-/// bytes per remembered value (table at most half full: ≤ 32 bytes per value).
+/// (fingerprints are never 0, the empty mark), fingerprint and time side by side in one array, at most `limit`
+/// values, the least recently seen evicted first. 16 bytes per remembered value (the table at most half full:
+/// ≤ 32 bytes per value).
 struct SeenSet {
-    var fingerprints: [UInt64] = []
-    var times: [Int64] = []
+    /// Pairs: fingerprint at 2k, last-seen time at 2k + 1.
+    var entries: [UInt64] = []
     var count = 0
+    /// The latest time any value was seen.
+    var lastSeen: Int64 = .min
 
-    /// The last-seen time of a fingerprint, or nil.
+    var capacity: Int { entries.count / 2 }
+
+    /// Records `fingerprint` as seen at `time`, in one probe; true when it was not known, or last seen longer than
+    /// `history` before.
     @inline(__always)
-    func lastSeen(_ fingerprint: UInt64) -> Int64? {
-        guard !fingerprints.isEmpty else { return nil }
-        let mask = fingerprints.count - 1
+    mutating func touch(_ fingerprint: UInt64, time: Int64, history: Int64, limit: Int) -> Bool {
+        if time > lastSeen { lastSeen = time }
+        if entries.isEmpty { resize(4) }
+        let mask = capacity - 1
         var slot = Int(truncatingIfNeeded: fingerprint) & mask
         while true {
-            let entry = fingerprints[slot]
-            if entry == 0 { return nil }
-            if entry == fingerprint { return times[slot] }
+            let entry = entries[2 * slot]
+            if entry == fingerprint {
+                let seen = Int64(bitPattern: entries[2 * slot + 1])
+                if time > seen { entries[2 * slot + 1] = UInt64(bitPattern: time) }
+                return time - seen > history
+            }
+            if entry == 0 { break }
             slot = (slot + 1) & mask
         }
+        set(fingerprint, time: time, limit: limit)
+        return true
     }
 
     /// Records `fingerprint` as seen at `time`.
-    @inline(__always)
     mutating func set(_ fingerprint: UInt64, time: Int64, limit: Int) {
-        if fingerprints.isEmpty { resize(4) }
-        let mask = fingerprints.count - 1
+        if entries.isEmpty { resize(4) }
+        let mask = capacity - 1
         var slot = Int(truncatingIfNeeded: fingerprint) & mask
         while true {
-            let entry = fingerprints[slot]
+            let entry = entries[2 * slot]
             if entry == fingerprint {
-                times[slot] = time
+                entries[2 * slot + 1] = UInt64(bitPattern: time)
                 return
             }
             if entry == 0 { break }
@@ -549,71 +564,51 @@ struct SeenSet {
             set(fingerprint, time: time, limit: limit)
             return
         }
-        fingerprints[slot] = fingerprint
-        times[slot] = time
+        entries[2 * slot] = fingerprint
+        entries[2 * slot + 1] = UInt64(bitPattern: time)
         count += 1
-        if count * 2 > fingerprints.count { resize(fingerprints.count * 2) }
+        if count * 2 > capacity { resize(capacity * 2) }
+    }
+
+    var pairs: [(UInt64, Int64)] {
+        (0..<capacity).filter { entries[2 * $0] != 0 }.map { (entries[2 * $0], Int64(bitPattern: entries[2 * $0 + 1])) }
     }
 
     mutating func evictOldest() {
-        var oldest = -1
-        for slot in fingerprints.indices where fingerprints[slot] != 0 {
-            if oldest < 0 || times[slot] < times[oldest] { oldest = slot }
-        }
-        if oldest >= 0 { remove(slot: oldest) }
+        let all = pairs
+        guard let oldest = all.indices.min(by: { all[$0].1 != all[$1].1 ? all[$0].1 < all[$1].1 : all[$0].0 < all[$1].0 }) else { return }
+        rebuild(all.enumerated().filter { $0.offset != oldest }.map(\.element))
     }
 
     /// Drops values last seen before `horizon`.
     mutating func expire(before horizon: Int64) {
-        var kept: [(UInt64, Int64)] = []
-        for slot in fingerprints.indices where fingerprints[slot] != 0 && times[slot] >= horizon {
-            kept.append((fingerprints[slot], times[slot]))
-        }
+        let kept = pairs.filter { $0.1 >= horizon }
         guard kept.count != count else { return }
         rebuild(kept)
     }
 
-    private mutating func remove(slot: Int) {
-        var kept: [(UInt64, Int64)] = []
-        for s in fingerprints.indices where fingerprints[s] != 0 && s != slot { kept.append((fingerprints[s], times[s])) }
-        rebuild(kept)
-    }
-
-    private mutating func rebuild(_ entries: [(UInt64, Int64)]) {
+    private mutating func rebuild(_ list: [(UInt64, Int64)]) {
         var size = 4
-        while entries.count * 2 > size { size *= 2 }
-        fingerprints = [UInt64](repeating: 0, count: size)
-        times = [Int64](repeating: 0, count: size)
+        while list.count * 2 > size { size *= 2 }
+        place(list, size: size)
+    }
+
+    private mutating func resize(_ size: Int) { place(pairs, size: size) }
+
+    private mutating func place(_ list: [(UInt64, Int64)], size: Int) {
+        entries = [UInt64](repeating: 0, count: 2 * size)
         count = 0
         let mask = size - 1
-        for (fingerprint, time) in entries {
+        for (fingerprint, time) in list {
             var slot = Int(truncatingIfNeeded: fingerprint) & mask
-            while fingerprints[slot] != 0 { slot = (slot + 1) & mask }
-            fingerprints[slot] = fingerprint
-            times[slot] = time
+            while entries[2 * slot] != 0 { slot = (slot + 1) & mask }
+            entries[2 * slot] = fingerprint
+            entries[2 * slot + 1] = UInt64(bitPattern: time)
             count += 1
         }
     }
 
-    private mutating func resize(_ size: Int) {
-        var entries: [(UInt64, Int64)] = []
-        for slot in fingerprints.indices where fingerprints[slot] != 0 { entries.append((fingerprints[slot], times[slot])) }
-        fingerprints = [UInt64](repeating: 0, count: size)
-        times = [Int64](repeating: 0, count: size)
-        count = 0
-        let mask = size - 1
-        for (fingerprint, time) in entries {
-            var slot = Int(truncatingIfNeeded: fingerprint) & mask
-            while fingerprints[slot] != 0 { slot = (slot + 1) & mask }
-            fingerprints[slot] = fingerprint
-            times[slot] = time
-            count += 1
-        }
-    }
-
-    var sortedEntries: [(UInt64, Int64)] {
-        fingerprints.indices.filter { fingerprints[$0] != 0 }.map { (fingerprints[$0], times[$0]) }.sorted { $0.0 < $1.0 }
-    }
+    var sortedEntries: [(UInt64, Int64)] { pairs.sorted { $0.0 < $1.0 } }
 }
 
 /// New value: the first time a value (or a tuple of values) is seen for a group within `history`. Values are
@@ -623,7 +618,6 @@ struct SeenSet {
 final class NewValueDetector: DetectorOperator {
     let parameters: DetectorParameters
     private var sets: [SeenSet] = []
-    private var lastSeen: [Int64] = []
 
     init(base: DetectorOperator.Parameters, parameters: DetectorParameters) {
         self.parameters = parameters
@@ -632,31 +626,27 @@ final class NewValueDetector: DetectorOperator {
 
     override var definition: String { super.definition + "|\(parameters)" }
     override var memoryBytes: Int {
-        super.memoryBytes + sets.reduce(0) { $0 + 64 + $1.fingerprints.count * 16 } + lastSeen.count * 8
+        super.memoryBytes + sets.count * MemoryLayout<SeenSet>.stride + sets.reduce(0) { $0 + ($1.entries.isEmpty ? 0 : 32 + $1.entries.count * 8) }
     }
 
     override func ensureCapacity(_ n: Int) {
         guard sets.count < n else { return }
         let grown = max(n, sets.count * 2, 16)
         sets += [SeenSet](repeating: SeenSet(), count: grown - sets.count)
-        lastSeen += [Int64](repeating: .min, count: grown - lastSeen.count)
     }
 
-    override func clearGroup(_ g: Int) {
-        sets[g] = SeenSet()
-        lastSeen[g] = .min
-    }
+    override func clearGroup(_ g: Int) { sets[g] = SeenSet() }
 
     override func process(_ record: Record, input: Int) {
-        guard let value = valueText(record, input: input) else { return }
+        guard let hash = valueHash(record, input: input) else { return }
         let g = group(record.values, input: input)
         gate.noteTime(record.time)
-        if observe(group: g, fingerprint: Hash64.hash(value) | 1, time: record.time) {
+        if observe(group: g, fingerprint: hash | 1, time: record.time) {
             var found = finding(group: g, time: record.time)
-            found.identity = Hash64.hash(value)
+            found.identity = hash
             found.trigger = record
             let names = inputs[input].valueSlots.map { stage!.feedNames[Int(record.feed)][$0] }
-            let parts = inputs[input].valueSlots.map { record.values[$0] }
+            let parts = inputs[input].valueSlots.map { record.values.string($0) }
             found.details = { w in
                 w.key("field")
                 w.beginArray()
@@ -680,12 +670,7 @@ final class NewValueDetector: DetectorOperator {
     /// Records a value of a group; true when it is new (and the learning period is over).
     @inline(__always)
     func observe(group g: Int, fingerprint: UInt64, time: Int64) -> Bool {
-        lastSeen[g] = max(lastSeen[g], time)
-        if let seen = sets[g].lastSeen(fingerprint), time - seen <= parameters.history {
-            sets[g].set(fingerprint, time: time, limit: parameters.maxValues)
-            return false
-        }
-        sets[g].set(fingerprint, time: time, limit: parameters.maxValues)
+        guard sets[g].touch(fingerprint, time: time, history: parameters.history, limit: parameters.maxValues) else { return false }
         return gate.firstTime != .max && time - gate.firstTime >= gate.learning
     }
 
@@ -695,7 +680,7 @@ final class NewValueDetector: DetectorOperator {
         nextSweep = time + max(parameters.history / 8, 60_000)
         let horizon = time - parameters.history
         for g in 0..<groups.indexCount where groups.live[g] {
-            if lastSeen[g] < horizon {
+            if sets[g].lastSeen < horizon {
                 removeGroup(g)
             } else {
                 sets[g].expire(before: horizon)
@@ -708,7 +693,7 @@ final class NewValueDetector: DetectorOperator {
         writeGroups(&w)
         w.i64(nextSweep)
         for g in 0..<groups.indexCount where groups.live[g] {
-            w.i64(lastSeen[g])
+            w.i64(sets[g].lastSeen)
             let entries = sets[g].sortedEntries
             w.count(entries.count)
             for (fingerprint, time) in entries {
@@ -722,13 +707,14 @@ final class NewValueDetector: DetectorOperator {
         try readGroups(&r)
         nextSweep = try r.i64()
         for g in 0..<groups.indexCount where groups.live[g] {
-            lastSeen[g] = try r.i64()
+            let last = try r.i64()
             let n = try r.count()
             var set = SeenSet()
             for _ in 0..<n {
                 let fingerprint = try r.u64()
                 set.set(fingerprint, time: try r.i64(), limit: Int.max)
             }
+            set.lastSeen = last
             sets[g] = set
         }
     }

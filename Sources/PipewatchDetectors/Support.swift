@@ -88,16 +88,25 @@ enum GroupKey {
             key.append(absent)
             return
         }
-        value.withUTF8 { bytes in
-            var length = bytes.count
-            // Six bits per byte: continuation bytes 0x80–0xBF, the last one 0x00–0x3F; never 0xFF (absent).
-            while length >= 0x40 {
-                key.append(UInt8(length & 0x3F) | 0x80)
-                length >>= 6
-            }
-            key.append(UInt8(length))
-            key.append(contentsOf: bytes)
+        value.withUTF8 { append(bytes: UnsafeRawBufferPointer($0), to: &key) }
+    }
+
+    /// Value `k` of `values`.
+    @inline(__always)
+    static func append(_ values: FieldValues, _ k: Int, to key: inout [UInt8]) {
+        if values.withValue(k, { append(bytes: $0, to: &key) }) == nil { key.append(absent) }
+    }
+
+    @inline(__always)
+    static func append(bytes: UnsafeRawBufferPointer, to key: inout [UInt8]) {
+        var length = bytes.count
+        // Six bits per byte: continuation bytes 0x80–0xBF, the last one 0x00–0x3F; never 0xFF (absent).
+        while length >= 0x40 {
+            key.append(UInt8(length & 0x3F) | 0x80)
+            length >>= 6
         }
+        key.append(UInt8(length))
+        key.append(contentsOf: bytes)
     }
 
     static func decode(_ key: [UInt8]) -> [String?] {
@@ -127,23 +136,34 @@ enum GroupKey {
     }
 }
 
-/// Group keys → dense indexes. Open addressing with linear probing on the key hash (computed once per record),
-/// keys compared byte for byte on a hash hit; removal by backward shift, so no tombstones accumulate. Freed
-/// indexes are reused, so per-group state arrays stay dense.
+/// Group keys → dense indexes. Open addressing with linear probing on the key hash (computed once per record); a
+/// table entry holds the upper half of the hash beside the index, so a probe touches the key only on a likely hit,
+/// where it is compared byte for byte. Removal by backward shift, so no tombstones accumulate. Freed indexes are
+/// reused, so per-group state arrays stay dense.
 struct GroupTable {
     /// Per group index: the key hash and the key (empty array for a free index).
     private(set) var hashes: [UInt64] = []
     private(set) var keys: [[UInt8]] = []
     private(set) var live: [Bool] = []
-    /// The table: group index + 1, 0 for an empty slot.
-    private var slots: [Int32]
+    /// The table: (upper 32 bits of the hash) << 32 | (group index + 1); 0 for an empty slot.
+    private var slots: [UInt64]
     private var mask: Int
     private var free: [Int32] = []
     private(set) var count = 0
 
     init() {
-        slots = [Int32](repeating: 0, count: 16)
+        slots = [UInt64](repeating: 0, count: 16)
         mask = 15
+    }
+
+    @inline(__always)
+    static func entry(hash: UInt64, index: Int) -> UInt64 { (hash & 0xFFFF_FFFF_0000_0000) | UInt64(index + 1) }
+
+    @inline(__always)
+    static func same(_ stored: [UInt8], _ key: UnsafeRawBufferPointer) -> Bool {
+        guard stored.count == key.count else { return false }
+        guard key.count > 0 else { return true }
+        return stored.withUnsafeBytes { memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }
     }
 
     /// Number of group indexes in use or free (the size per-group arrays must have).
@@ -152,11 +172,14 @@ struct GroupTable {
     @inline(__always)
     func find(hash: UInt64, key: UnsafeRawBufferPointer) -> Int32? {
         var slot = Int(truncatingIfNeeded: hash) & mask
+        let tag = hash & 0xFFFF_FFFF_0000_0000
         while true {
             let entry = slots[slot]
             if entry == 0 { return nil }
-            let index = Int(entry - 1)
-            if hashes[index] == hash && keys[index].withUnsafeBytes({ $0.elementsEqual(key) }) { return entry - 1 }
+            if entry & 0xFFFF_FFFF_0000_0000 == tag {
+                let index = Int(entry & 0xFFFF_FFFF) - 1
+                if GroupTable.same(keys[index], key) { return Int32(index) }
+            }
             slot = (slot + 1) & mask
         }
     }
@@ -165,26 +188,30 @@ struct GroupTable {
     @inline(__always)
     mutating func findOrInsert(hash: UInt64, key: UnsafeRawBufferPointer) -> (index: Int32, inserted: Bool) {
         var slot = Int(truncatingIfNeeded: hash) & mask
+        let tag = hash & 0xFFFF_FFFF_0000_0000
         while true {
             let entry = slots[slot]
             if entry == 0 { break }
-            let index = Int(entry - 1)
-            if hashes[index] == hash && keys[index].withUnsafeBytes({ $0.elementsEqual(key) }) { return (entry - 1, false) }
+            if entry & 0xFFFF_FFFF_0000_0000 == tag {
+                let index = Int(entry & 0xFFFF_FFFF) - 1
+                if GroupTable.same(keys[index], key) { return (Int32(index), false) }
+            }
             slot = (slot + 1) & mask
         }
         let index: Int32
+        let bytes = Array(UnsafeBufferPointer(start: key.baseAddress?.assumingMemoryBound(to: UInt8.self), count: key.count))
         if let reused = free.popLast() {
             index = reused
             hashes[Int(index)] = hash
-            keys[Int(index)] = Array(key.bindMemory(to: UInt8.self))
+            keys[Int(index)] = bytes
             live[Int(index)] = true
         } else {
             index = Int32(keys.count)
             hashes.append(hash)
-            keys.append(Array(key.bindMemory(to: UInt8.self)))
+            keys.append(bytes)
             live.append(true)
         }
-        slots[slot] = index + 1
+        slots[slot] = GroupTable.entry(hash: hash, index: Int(index))
         count += 1
         if count * 2 > slots.count { grow() }
         return (index, true)
@@ -192,13 +219,14 @@ struct GroupTable {
 
     mutating func remove(_ index: Int32) {
         let hash = hashes[Int(index)]
+        let wanted = GroupTable.entry(hash: hash, index: Int(index))
         var slot = Int(truncatingIfNeeded: hash) & mask
-        while slots[slot] != index + 1 { slot = (slot + 1) & mask }
+        while slots[slot] != wanted { slot = (slot + 1) & mask }
         // Backward shift: move later entries of the run into the hole when their home allows it.
         var hole = slot
         var next = (hole + 1) & mask
         while slots[next] != 0 {
-            let home = Int(truncatingIfNeeded: hashes[Int(slots[next] - 1)]) & mask
+            let home = Int(truncatingIfNeeded: hashes[Int(slots[next] & 0xFFFF_FFFF) - 1]) & mask
             let distanceFromHome = (next - home) & mask
             let distanceToHole = (next - hole) & mask
             if distanceFromHome >= distanceToHole {
@@ -214,24 +242,24 @@ struct GroupTable {
         count -= 1
     }
 
-    private mutating func grow() {
-        let newSize = slots.count * 2
-        slots = [Int32](repeating: 0, count: newSize)
-        mask = newSize - 1
+    private mutating func rebuildSlots(size: Int) {
+        slots = [UInt64](repeating: 0, count: size)
+        mask = size - 1
         for index in keys.indices where live[index] {
             var slot = Int(truncatingIfNeeded: hashes[index]) & mask
             while slots[slot] != 0 { slot = (slot + 1) & mask }
-            slots[slot] = Int32(index + 1)
+            slots[slot] = GroupTable.entry(hash: hashes[index], index: index)
         }
     }
+
+    private mutating func grow() { rebuildSlots(size: slots.count * 2) }
 
     /// Restores a table index for index (free indexes as nil), so state arrays saved by index stay valid.
     init(restoring saved: [[UInt8]?]) {
         self.init()
-        for (index, key) in saved.enumerated() {
+        for key in saved {
             if let key {
-                let hash = Hash64.hash(key)
-                hashes.append(hash)
+                hashes.append(Hash64.hash(key))
                 keys.append(key)
                 live.append(true)
                 count += 1
@@ -240,23 +268,16 @@ struct GroupTable {
                 keys.append([])
                 live.append(false)
             }
-            _ = index
         }
         var size = 16
         while count * 2 > size { size *= 2 }
-        slots = [Int32](repeating: 0, count: size)
-        mask = size - 1
-        for index in keys.indices where live[index] {
-            var slot = Int(truncatingIfNeeded: hashes[index]) & mask
-            while slots[slot] != 0 { slot = (slot + 1) & mask }
-            slots[slot] = Int32(index + 1)
-        }
+        rebuildSlots(size: size)
         free = keys.indices.filter { !live[$0] }.reversed().map { Int32($0) }
     }
 
     /// Approximate bytes held: the table, the per-index arrays and the keys.
     var memoryBytes: Int {
-        slots.count * 4 + keys.count * (8 + 1 + 24) + keys.reduce(0) { $0 + ($1.isEmpty ? 0 : $1.count + 32) }
+        slots.count * 8 + keys.count * (8 + 1 + 8) + keys.reduce(0) { $0 + ($1.isEmpty ? 0 : $1.count + 32) }
     }
 }
 
