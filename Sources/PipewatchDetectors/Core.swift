@@ -535,6 +535,9 @@ class DetectorOperator {
     /// Approximate bytes of state.
     var memoryBytes: Int { groups.memoryBytes }
 
+    /// Whether records of input `input` must keep their raw event for an alert to show.
+    func needsEvidence(input: Int) -> Bool { true }
+
     /// Makes per-group arrays at least `count` long.
     func ensureCapacity(_ count: Int) {}
 

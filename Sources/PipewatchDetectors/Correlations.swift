@@ -1,3 +1,4 @@
+import PipewatchEvents
 import PipewatchJSON
 import PipewatchOutput
 import PipewatchRules
@@ -615,29 +616,39 @@ final class TemporalCorrelation: DetectorOperator {
     let timespan: Int64
     let condition: ThresholdCondition
     let steps: Int
+    /// `evidence: first`: the alert shows the first step's event, so the later steps need none.
+    let evidenceFromFirstStep: Bool
     private var times: [Int64] = []
     private var last: [Int64] = []
+    /// With `evidenceFromFirstStep`: per group and step, the first record of the chain that reached that step.
+    private var chains: [Record?] = []
 
-    init(base: DetectorOperator.Parameters, ordered: Bool, timespan: Int64, condition: ThresholdCondition?, steps: Int) {
+    init(base: DetectorOperator.Parameters, ordered: Bool, timespan: Int64, condition: ThresholdCondition?, steps: Int,
+         evidenceFromFirstStep: Bool = false) {
         self.ordered = ordered
         self.timespan = timespan
         self.condition = condition ?? ThresholdCondition(gte: Double(steps))
         self.steps = steps
+        self.evidenceFromFirstStep = ordered && evidenceFromFirstStep
         super.init(parameters: base)
     }
 
-    override var definition: String { super.definition + "|\(ordered)|\(timespan)|\(condition)|\(steps)" }
-    override var memoryBytes: Int { super.memoryBytes + times.count * 8 + last.count * 8 }
+    override var definition: String { super.definition + "|\(ordered)|\(timespan)|\(condition)|\(steps)|\(evidenceFromFirstStep)" }
+    override var memoryBytes: Int { super.memoryBytes + times.count * 8 + last.count * 8 + chains.count * 8 }
+
+    override func needsEvidence(input: Int) -> Bool { !evidenceFromFirstStep || input == 0 }
 
     override func ensureCapacity(_ n: Int) {
         guard last.count < n else { return }
         let grown = max(n, last.count * 2, 16)
         times += [Int64](repeating: .min, count: (grown - last.count) * steps)
+        if evidenceFromFirstStep { chains += [Record?](repeating: nil, count: (grown - last.count) * steps) }
         last += [Int64](repeating: .min, count: grown - last.count)
     }
 
     override func clearGroup(_ g: Int) {
         for k in 0..<steps { times[g * steps + k] = .min }
+        if evidenceFromFirstStep { for k in 0..<steps { chains[g * steps + k] = nil } }
         last[g] = .min
     }
 
@@ -652,8 +663,12 @@ final class TemporalCorrelation: DetectorOperator {
         if ordered {
             if input == 0 {
                 times[base] = t
+                if evidenceFromFirstStep { chains[base] = record }
             } else if times[base + input - 1] != .min && times[base + input - 1] >= horizon {
-                times[base + input] = max(times[base + input], times[base + input - 1])
+                if times[base + input - 1] > times[base + input] {
+                    times[base + input] = times[base + input - 1]
+                    if evidenceFromFirstStep { chains[base + input] = chains[base + input - 1] }
+                }
             }
             if input == steps - 1 && times[base + input] != .min && times[base + input] >= horizon {
                 complete = true
@@ -674,7 +689,15 @@ final class TemporalCorrelation: DetectorOperator {
         found.windowStart = start
         found.windowEnd = t
         found.identity = record.order
-        found.trigger = record
+        found.trigger = evidenceFromFirstStep ? chains[base + steps - 1] : record
+        if evidenceFromFirstStep {
+            found.details = { w in
+                w.key("completed_at"); w.string(Timestamp.format(milliseconds: t))
+            }
+            clearGroup(g)
+            emit(found)
+            return
+        }
         let ordered = self.ordered
         let condition = self.condition
         found.details = { w in
@@ -699,6 +722,12 @@ final class TemporalCorrelation: DetectorOperator {
         for g in 0..<groups.indexCount where groups.live[g] {
             w.i64(last[g])
             for k in 0..<steps { w.i64(times[g * steps + k]) }
+            if evidenceFromFirstStep {
+                for k in 0..<steps {
+                    w.bool(chains[g * steps + k] != nil)
+                    if let record = chains[g * steps + k] { stage!.writeRecord(record, to: &w) }
+                }
+            }
         }
     }
 
@@ -708,6 +737,9 @@ final class TemporalCorrelation: DetectorOperator {
         for g in 0..<groups.indexCount where groups.live[g] {
             last[g] = try r.i64()
             for k in 0..<steps { times[g * steps + k] = try r.i64() }
+            if evidenceFromFirstStep {
+                for k in 0..<steps { chains[g * steps + k] = try r.bool() ? try stage!.readRecord(&r) : nil }
+            }
         }
     }
 }

@@ -251,7 +251,9 @@ public final class DetectorStage {
             }
             if op.isAggregating { aggregators.append(op) }
         }
-        for feed in feeds.indices { feeds[feed].evidence = !feeds[feed].sequential.isEmpty }
+        for feed in feeds.indices {
+            feeds[feed].evidence = feeds[feed].sequential.contains { operators[$0.op].needsEvidence(input: $0.input) }
+        }
     }
 
     private func defaultSource(_ inputs: [RuleReference]) -> EventSource {
@@ -274,7 +276,7 @@ public final class DetectorStage {
         case .temporal, .temporalOrdered:
             return TemporalCorrelation(
                 base: base, ordered: rule.type == .temporalOrdered, timespan: rule.timespan, condition: rule.condition,
-                steps: rule.inputs.count)
+                steps: rule.inputs.count, evidenceFromFirstStep: rule.evidenceFromFirstStep)
         case .valueAvg:
             return SlidingValueSum(base: base, timespan: rule.timespan, condition: condition, average: true)
         case .valuePercentile:
@@ -361,10 +363,15 @@ public final class DetectorStage {
             late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: released, uid: view.string(.uid), reason: "older than the watermark"))
             return
         }
+        guard feed.evidence else {
+            // Without evidence a record is its time and values: equal ones are interchangeable.
+            let order = values.storage.withUnsafeBytes { Hash64.hash($0, seed: UInt64(bitPattern: time)) }
+            buffer.push(Record(time: time, order: order, feed: Int32(rule), values: values, evidence: nil))
+            return
+        }
         let raw = view.document.rawBytes(view.record)
         let order = Hash64.hash(UnsafeRawBufferPointer(raw))
-        let evidence = feed.evidence ? Evidence(rule: Int32(rule), bytes: Array(raw)) : nil
-        buffer.push(Record(time: time, order: order, feed: Int32(rule), values: values, evidence: evidence))
+        buffer.push(Record(time: time, order: order, feed: Int32(rule), values: values, evidence: Evidence(rule: Int32(rule), bytes: Array(raw))))
     }
 
     /// The field names whose values a match of `rule` carries, in the order `ingest(rule:time:values:)` takes them.

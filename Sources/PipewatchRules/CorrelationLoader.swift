@@ -277,11 +277,23 @@ extension RuleLoader {
             warnings.append(RuleProblem(file: file, line: section["aliases"]!.line, reason: "alias '\(alias)' is used by neither group-by nor condition.field"))
         }
         let tuning = readTuning(document["tuning"], file, allowSignalCondition: true, allowGroupBy: false)
+        var evidenceFromFirstStep = false
+        if let evidence = document["evidence"] {
+            if evidence.text == "first" || evidence.text == "last" {
+                evidenceFromFirstStep = evidence.text == "first"
+                if type != .temporalOrdered && evidenceFromFirstStep {
+                    problem(file, evidence.line, "evidence: first is for temporal_ordered correlations")
+                }
+            } else {
+                problem(file, evidence.line, "evidence must be first or last, not '\(evidence.text ?? evidence.kindName)'")
+            }
+        }
         guard problems.count == before, let type, let timespan, let tuning else { return }
-        let rule = CorrelationRule(
+        var rule = CorrelationRule(
             index: pendingCorrelations.count, info: RuleInfo(document: document, file: file), type: type, ruleNames: ruleNames,
             groupBy: groupBy, timespan: timespan, condition: condition, fields: fields, aliases: aliases, generate: generate,
             tuning: tuning)
+        rule.evidenceFromFirstStep = evidenceFromFirstStep
         if let id = rule.info.id { ids[id] = (file, document.line) }
         pendingCorrelations.append(PendingCorrelation(rule: rule, rulesLine: rulesLine))
     }
@@ -569,10 +581,12 @@ extension RuleLoader {
         var correlations: [CorrelationRule] = []
         for k in pendingCorrelations.indices where alive[k] {
             var rule = pendingCorrelations[k].rule
+            let evidenceFromFirstStep = rule.evidenceFromFirstStep
             rule = CorrelationRule(
                 index: finalIndex[k]!, info: rule.info, type: rule.type, ruleNames: rule.ruleNames, groupBy: rule.groupBy,
                 timespan: rule.timespan, condition: rule.condition, fields: rule.fields, aliases: rule.aliases,
                 generate: rule.generate, tuning: rule.tuning)
+            rule.evidenceFromFirstStep = evidenceFromFirstStep
             rule.inputs = rule.ruleNames.map { name in
                 if let index = ruleIndex(name) { return .rule(index) }
                 return .correlation(finalIndex[correlationIndex(name)!]!)

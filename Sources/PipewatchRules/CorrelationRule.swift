@@ -196,6 +196,10 @@ public struct CorrelationRule: Sendable {
     /// Whether the referenced rules also alert on their own.
     public let generate: Bool
     public let tuning: Tuning
+    /// temporal_ordered only (Pipewatch extension, top-level `evidence: first`): the alert shows the event of the
+    /// first step instead of the one that completed the sequence, so the later steps' events are not kept while
+    /// they wait for the watermark (for a last step that matches most events).
+    public var evidenceFromFirstStep = false
 
     /// The field an input reads for `name` (an alias resolved for that input, or the name itself).
     public func field(_ name: String, forInput input: Int) -> String {

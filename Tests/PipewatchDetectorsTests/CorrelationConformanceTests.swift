@@ -358,6 +358,24 @@ func kindRecord(_ kind: String, at time: Int64, _ fields: [String: String] = [:]
         #expect(((StageHarness.event(alert)?["raw"] as? [String: Any])?["EventID"] as? Int) == 4624)
     }
 
+    @Test func evidenceFromTheFirstStep() {
+        let yaml = CorrelationConformanceTests.bruteForce.replacingOccurrences(of: "level: high\n", with: "level: high\nevidence: first\n")
+        let harness = StageHarness(yaml)
+        var records: [(Int64, String)] = []
+        for k in 0..<10 { records.append(Self.login("alice", 4625, at: monday + Int64(k) * 30 * second)) }
+        records.append(Self.login("alice", 4624, at: monday + 6 * minute))
+        harness.feed(records.map(\.1))
+        harness.finish()
+        #expect(harness.alerts.count == 1)
+        // The tenth failure completed the inner event_count: its event is the evidence; the time is the success's.
+        #expect(harness.alerts.first?[.uid] == "login-alice-\(monday + 9 * 30 * second)-4625")
+        #expect(harness.alerts.first?.time == monday + 6 * minute)
+        // Only temporal_ordered takes it.
+        let refused = RuleSet(yaml: CorrelationConformanceTests.bruteForce
+            + "\n---\ntitle: c\ncorrelation: {type: event_count, rules: [successful_login], timespan: 1h, condition: {gte: 2}}\nevidence: first\n")
+        #expect(refused.problems.map(\.reason) == ["evidence: first is for temporal_ordered correlations"])
+    }
+
     @Test func generateMakesReferencedRulesAlertToo() {
         let yaml = CorrelationConformanceTests.bruteForce.replacingOccurrences(of: "level: high\n", with: "level: high\ngenerate: true\n")
         let harness = StageHarness(yaml)

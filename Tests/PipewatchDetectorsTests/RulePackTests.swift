@@ -122,7 +122,9 @@ func mlflowDelivery(_ entity: String, _ action: String, at time: Int64, data: St
         harness.finish()
         let alerts = harness.alerts(of: "9f6d61bb-c1db-4d23-a463-268f6ddcc495")
         #expect(alerts.count == 1)
-        #expect(alerts.first?[.uid] == "bob-ok", "the success is the evidence")
+        #expect(alerts.first?[.uid] == "bob-d4", "the fifth refused call is the evidence (evidence: first)")
+        #expect(alerts.first?.time == monday + 8 * minute, "at the success")
+        #expect(alerts.first.map { StageHarness.detector($0)["completed_at"] as? String } == Timestamp.format(milliseconds: monday + 8 * minute))
         #expect(harness.alerts.count == 1, "the inner rules do not alert on their own")
     }
 

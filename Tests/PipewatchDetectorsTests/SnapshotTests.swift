@@ -34,6 +34,16 @@ let everything = [
     DriftDetectorTests.yaml.replacingOccurrences(of: "bucket: 1d", with: "bucket: 6h").replacingOccurrences(of: "threshold: 0.25", with: "threshold: 0.25\n    min_count: 20"),
     OutsideHoursDetectorTests.yaml.replacingOccurrences(of: "min_events: 30", with: "min_events: 10").replacingOccurrences(of: "learning: 14d", with: "learning: 2d"),
     TuningTests.tunedRule + "\n    suppress: 2h\n",
+    """
+    title: denied then described
+    id: denied-then-described
+    correlation:
+        type: temporal_ordered
+        rules: [denied, described]
+        timespan: 2h
+    generate: true
+    evidence: first
+    """,
 ].joined(separator: "\n---\n")
 
 /// Four days of mixed traffic with planted findings for every operator, sorted by time.
@@ -82,6 +92,7 @@ func mixedStream(seed: UInt64) -> [(time: Int64, record: String)] {
         let expected = digests(whole.alerts)
         let kinds = Set(whole.alerts.map { StageHarness.detector($0)["type"] as? String ?? "plain" })
         #expect(kinds.isSuperset(of: ["event_count", "temporal_ordered", "value_count", "volume", "new_value", "drift", "outside_hours", "rule"]), "\(kinds)")
+        #expect(!whole.alerts(of: "denied-then-described").isEmpty, "a temporal_ordered with evidence from its first step")
 
         // Cuts just after a registry call, so that records wait in the buffer when the snapshot is taken.
         let calls = stream.indices.filter { stream[$0].contains(#""eventID":"dm-"#) }
