@@ -599,3 +599,135 @@ func kindRecord(_ kind: String, at time: Int64, _ fields: [String: String] = [:]
         #expect(set.correlations.first?.inputs == [.rule(0), .rule(1)])
     }
 }
+
+/// The correlation examples of the specification's schema tests, verbatim: each loads, with stub rules for the
+/// names and ids it references.
+@Suite struct SpecificationExampleTests {
+    static let examples: [(file: String, yaml: String)] = [
+        ("event_count.yml", """
+            title: Many failed logins
+            id: 0e95725d-7320-415d-80f7-004da920fc11
+            correlation:
+                type: event_count
+                rules:
+                    - 5638f7c0-ac70-491d-8465-2a65075e0d86
+                group-by:
+                    - ComputerName
+                timespan: 1h
+                condition:
+                    gte: 100
+            """),
+        ("event_count_ecs.yml", """
+            title: Many failed logins
+            id: 0e95725d-7320-415d-80f7-004da920fc11
+            taxonomy: ecs
+            correlation:
+                type: event_count
+                rules:
+                    - 5638f7c0-ac70-491d-8465-2a65075e0d86
+                group-by:
+                    - dns.question.name
+                timespan: 1h
+                condition:
+                    gte: 100
+            """),
+        ("temporal.yml", """
+            title: Recon
+            correlation:
+                type: temporal
+                rules:
+                    - recon_cmd_a
+                    - recon_cmd_b
+                    - recon_cmd_c
+                group-by:
+                    - ComputerName
+                    - User
+                timespan: 5m
+            """),
+        ("temporal_ordered.yml", """
+            title: Recon ordered
+            correlation:
+                type: temporal_ordered
+                rules:
+                    - recon_cmd_a
+                    - recon_cmd_b
+                    - recon_cmd_c
+                group-by:
+                    - ComputerName
+                    - User
+                timespan: 5m
+            """),
+        ("value_avg.yml", """
+            title: Suspicious average network traffic
+            correlation:
+                type: value_avg
+                rules: 
+                    - rule_a_id
+                group-by:
+                    - SourceIP
+                    - User
+                timespan: 24h
+                condition:
+                    field: BytesOut
+                    gt: 500
+            """),
+        ("value_count.yml", """
+            title: Failed login
+            id: 0e95725d-7320-415d-80f7-004da920fc12
+            correlation:
+                type: value_count
+                rules:
+                    - 5638f7c0-ac70-491d-8465-2a65075e0d86
+                group-by:
+                    - ComputerName
+                    - WorkstationName
+                timespan: 1d
+                condition:
+                    field: User
+                    gte: 100
+            """),
+        ("value_percentile.yml", """
+            title: A computer spawned a processes name in the last 24h than 1% of all the processes.
+            correlation:
+                type: value_percentile
+                rules: 
+                    - process_creation
+                group-by:
+                    - ComputerName
+                timespan: 24h
+                condition:
+                    field: Image
+                    lte: 1
+            """),
+        ("value_sum.yml", """
+            title: Possible Exfiltration to Website
+            correlation:
+                type: value_sum
+                rules:
+                    - website_access
+                group-by:
+                    - SourceIP
+                    - User
+                timespan: 1h
+                condition:
+                    field: bytes_sent
+                    gt: 1000000
+            """),
+    ]
+
+    static let stubs = [baseRule(id: "5638f7c0-ac70-491d-8465-2a65075e0d86", kind: "failed_login")]
+        + ["recon_cmd_a", "recon_cmd_b", "recon_cmd_c", "rule_a_id", "website_access", "process_creation"]
+        .map { baseRule(id: "stub-\($0)", name: $0, kind: $0) }
+
+    @Test(arguments: examples.map(\.file))
+    func loadsUnchanged(file: String) throws {
+        let yaml = try #require(Self.examples.first { $0.file == file }?.yaml)
+        let set = RuleSet(yaml: yaml + "\n---\n" + Self.stubs.joined(separator: "\n---\n"), file: file)
+        #expect(set.problems.isEmpty, "\(set.problems)")
+        let correlation = try #require(set.correlations.first)
+        #expect(correlation.type.rawValue == file.replacingOccurrences(of: "_ecs", with: "").replacingOccurrences(of: ".yml", with: ""))
+        #expect(correlation.inputs.count == correlation.ruleNames.count && !correlation.inputs.isEmpty)
+        // And runs: a stage builds from it.
+        #expect(DetectorStage(ruleSet: set).operatorCount == 1)
+    }
+}
