@@ -431,6 +431,17 @@ final class Gate {
     }
 }
 
+/// The first four group slots of an input and their number, a trivial value.
+struct KeySlots {
+    var count: Int
+    var s0: Int, s1: Int, s2: Int, s3: Int
+
+    init(_ input: OperatorInput) {
+        count = input.groupCount
+        (s0, s1, s2, s3) = OperatorInput.inline(input.groupSlots)
+    }
+}
+
 /// How an operator reads one of its inputs: the feed, and where in the feed's values its group-by fields and its
 /// value fields are.
 struct OperatorInput {
@@ -489,7 +500,11 @@ class DetectorOperator {
     let title: String
     let alertRule: AlertRule
     let groupBy: [String]
-    var inputs: [OperatorInput] = []
+    var inputs: [OperatorInput] = [] {
+        didSet { keySlots = inputs.map { KeySlots($0) } }
+    }
+    /// The group slots of each input as plain values, so the hot path copies no arrays.
+    private var keySlots: [KeySlots] = []
     let gate: Gate
     /// Whether its findings alert (false for a correlation only referenced by another without `generate`).
     var alerts = true
@@ -550,7 +565,15 @@ class DetectorOperator {
     @inline(__always)
     final func group(_ values: FieldValues, input: Int) -> Int {
         keyScratch.removeAll(keepingCapacity: true)
-        inputs[input].appendKey(values, to: &keyScratch)
+        let slots = keySlots[input]
+        if slots.count <= 4 {
+            if slots.count > 0 { GroupKey.append(values, slots.s0, to: &keyScratch) }
+            if slots.count > 1 { GroupKey.append(values, slots.s1, to: &keyScratch) }
+            if slots.count > 2 { GroupKey.append(values, slots.s2, to: &keyScratch) }
+            if slots.count > 3 { GroupKey.append(values, slots.s3, to: &keyScratch) }
+        } else {
+            inputs[input].appendKey(values, to: &keyScratch)
+        }
         return groupForScratch()
     }
 

@@ -21,11 +21,14 @@ struct DetectorsCommand: ParsableCommand {
     @Option(help: "Only this kind (event_count or new_value); run each in a fresh process for its resident memory figure.")
     var kind: String?
 
+    @Option(help: "Only this path (operator or stage).")
+    var path: String?
+
     func run() throws {
         let kinds = DetectorBenchmark.Kind.allCases.filter { kind == nil || $0.rawValue == kind }
         guard !kinds.isEmpty else { throw ValidationError("--kind is event_count or new_value") }
         for kind in kinds {
-            for throughStage in [false, true] {
+            for throughStage in [false, true] where path == nil || path == (throughStage ? "stage" : "operator") {
                 var results: [DetectorBenchmark.Result] = []
                 let rssBefore = residentMegabytes()
                 for _ in 0..<runs {
