@@ -50,13 +50,23 @@ public enum Hash64 {
     public static func uuid(_ bytes: [UInt8]) -> String {
         let high = hash(bytes, seed: 0x6a09_e667_f3bc_c908)
         let low = hash(bytes, seed: 0xbb67_ae85_84ca_a73b)
-        func hex(_ value: UInt64) -> [Character] {
-            let text = String(value, radix: 16)
-            return Array(String(repeating: "0", count: 16 - text.count) + text)
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            var i = 0
+            func put(_ value: UInt64, nibbles: ClosedRange<Int>) {
+                for n in nibbles.reversed() {
+                    if i == 8 || i == 13 || i == 18 || i == 23 {
+                        buffer[i] = UInt8(ascii: "-")
+                        i += 1
+                    }
+                    buffer[i] = digits.utf8Start[Int((value >> UInt64(4 * n)) & 0xF)]
+                    i += 1
+                }
+            }
+            put(high, nibbles: 0...15)
+            put(low, nibbles: 0...15)
+            return i
         }
-        let chars = hex(high) + hex(low)
-        return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
-            + String(chars[16..<20]) + "-" + String(chars[20..<32])
     }
 }
 
