@@ -73,7 +73,7 @@ func alertLines(_ stdout: String) -> [String] { stdout.split(separator: "\n").ma
             #expect(result.status == 0, "\(result.stderr)")
             let got = alertLines(result.stdout)
             let same = got == expected
-            func brief(_ line: String) -> String {
+            func summary(_ line: String) -> String {
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return line }
                 let info = object["finding_info"] as? [String: Any]
                 let analytic = info?["analytic"] as? [String: Any]
@@ -81,8 +81,8 @@ func alertLines(_ stdout: String) -> [String] { stdout.split(separator: "\n").ma
                 let time: String = object["time_dt"] as? String ?? "?"
                 return uid + " " + time
             }
-            let missing: [String] = Set(expected).subtracting(got).map(brief).sorted()
-            let extra: [String] = Set(got).subtracting(expected).map(brief).sorted()
+            let missing: [String] = Set(expected).subtracting(got).map(summary).sorted()
+            let extra: [String] = Set(got).subtracting(expected).map(summary).sorted()
             #expect(same, "missing \(missing), extra \(extra)")
         }
         // Too small a lateness for this disorder: records are late, reported and counted, and the status says so.
