@@ -1,4 +1,5 @@
 import Foundation
+import PipewatchDetectors
 import PipewatchEvents
 import PipewatchJSON
 import PipewatchOutput
@@ -74,7 +75,7 @@ public final class Daemon: @unchecked Sendable {
     public init(configuration: DaemonConfiguration) throws {
         self.configuration = configuration
         let ruleSet = try Daemon.loadRules(configuration.rules)
-        detection = Detection(ruleSet: ruleSet)
+        detection = Detection(ruleSet: ruleSet, detectorOptions: configuration.detectorOptions)
         ruleFingerprint = Daemon.fingerprint(configuration.rules)
         deadLetter = DeadLetterOutput(file: try configuration.deadLetter.map { try OutputFile(path: $0) })
         let completed = completed
@@ -278,6 +279,15 @@ public final class Daemon: @unchecked Sendable {
         statistics.badRecords += stats.badRecords
         for error in stats.inputErrors { log("input: \(error)") }
         log("files: \(stats.records) records, \(stats.badRecords) dead-lettered")
+        if configuration.kafka == nil && configuration.webhook == nil {
+            // The files are the whole stream: the detector stage judges what their last events left open.
+            detection.finish { alert in
+                statistics.alerts += 1
+                outputs.append(alert)
+            }
+            nextBatch += 1
+            outputs.submit(batch: nextBatch)
+        }
     }
 
     private func evaluateAndSubmit(batch: UInt64, records: Int) {
@@ -403,7 +413,7 @@ public final class Daemon: @unchecked Sendable {
         do {
             let ruleSet = try Daemon.loadRules(configuration.rules)
             publishMetrics()
-            detection = Detection(ruleSet: ruleSet)
+            detection = Detection(ruleSet: ruleSet, detectorOptions: configuration.detectorOptions)
             reportedAlertsPerRule = detection.alertsPerRule
             statistics.ruleReloads += 1
             log("rules reloaded: \(ruleSet.rules.count) rules")
@@ -546,4 +556,8 @@ private func blocking(_ body: @escaping @Sendable () async -> Void) {
         done.signal()
     }
     done.wait()
+}
+
+extension DaemonConfiguration {
+    var detectorOptions: DetectorOptions { DetectorOptions(allowedLateness: Int64(allowedLateness * 1000)) }
 }

@@ -24,6 +24,7 @@ import PipewatchRules
 /// alert-dead-letter: alerts.dead.ndjson
 /// metrics:
 ///   listen: 127.0.0.1:9108
+/// allowed-lateness: 1h                         # event-time detectors: how late a record may arrive
 /// ```
 public struct DaemonConfiguration: Sendable {
     public struct Kafka: Sendable {
@@ -65,6 +66,9 @@ public struct DaemonConfiguration: Sendable {
     public var retry: RetryPolicyConfiguration
     /// How often done offsets are committed, in seconds.
     public var commitInterval: Double
+    /// How far behind the latest event time a record may arrive and still be placed in order by the detectors
+    /// (seconds; `allowed-lateness`, 1h by default as for replay).
+    public var allowedLateness: Double
     /// How long SIGTERM waits for the sinks to acknowledge what is in flight before giving up (uncommitted work is
     /// read again at the next start).
     public var shutdownTimeout: Double
@@ -111,7 +115,10 @@ private struct Reader {
     mutating func problem(_ node: YAMLNode, _ reason: String) { problems.append("\(file):\(node.line): \(reason)") }
 
     mutating func read(_ root: YAMLNode) -> DaemonConfiguration? {
-        checkKeys(root, ["inputs", "rules", "outputs", "dead-letter", "alert-dead-letter", "metrics", "delivery", "commit-interval"])
+        checkKeys(root, [
+            "inputs", "rules", "outputs", "dead-letter", "alert-dead-letter", "metrics", "delivery", "commit-interval",
+            "allowed-lateness",
+        ])
         var kafka: DaemonConfiguration.Kafka?
         var files: [String] = []
         var webhook: DaemonConfiguration.Webhook?
@@ -177,6 +184,7 @@ private struct Reader {
             shutdownTimeout = node["shutdown-timeout"].flatMap { seconds($0, "shutdown-timeout") } ?? shutdownTimeout
         }
         let commitInterval = root["commit-interval"].flatMap { seconds($0, "commit-interval") } ?? 1
+        let allowedLateness = root["allowed-lateness"].flatMap { seconds($0, "allowed-lateness") } ?? 3600
 
         guard problems.isEmpty else { return nil }
         return DaemonConfiguration(
@@ -184,7 +192,7 @@ private struct Reader {
             deadLetter: root["dead-letter"].flatMap { path($0, "dead-letter") },
             alertDeadLetter: root["alert-dead-letter"].flatMap { path($0, "alert-dead-letter") },
             metricsListen: metrics, queueCapacity: queueCapacity, retry: retry,
-            commitInterval: commitInterval, shutdownTimeout: shutdownTimeout)
+            commitInterval: commitInterval, allowedLateness: allowedLateness, shutdownTimeout: shutdownTimeout)
     }
 
     mutating func readKafka(_ node: YAMLNode) -> DaemonConfiguration.Kafka? {
@@ -302,7 +310,7 @@ private struct Reader {
             problem(node, "\(name) must be a duration such as 500ms, 30s or 5m")
             return nil
         }
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             if let value = Double(text.dropLast(suffix.count)), value >= 0 { return value * factor }
         }

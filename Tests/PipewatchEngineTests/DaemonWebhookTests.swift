@@ -62,3 +62,34 @@ import Testing
         #expect(!dir.read("alerts.ndjson").contains("d-tampered") && !dir.read("alerts.ndjson").contains("d-stale"))
     }
 }
+
+/// A daemon reading archived files gives the alerts replay gives for them (rules and detectors alike).
+@Suite struct DaemonFilesTests {
+    static func findingUIDs(_ text: String) throws -> [String] {
+        try text.split(separator: "\n").map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return try #require((object["finding_info"] as? [String: Any])?["uid"] as? String)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aFilesOnlyRunEndsWithTheAlertsOfReplay() throws {
+        let dir = try TemporaryDirectory()
+        let config = try dir.write("pipewatch.yaml", """
+            inputs: {files: ["\(repositoryRoot.path)/samples"]}
+            rules: {paths: ["\(repositoryRoot.path)/rules"], watch: false}
+            outputs: ["ocsf:file:alerts.ndjson"]
+            dead-letter: dead.ndjson
+            """)
+        let running = try RunningDaemon(configuration: config)
+        #expect(running.stop(seconds: 60), "a files-only run ends by itself")
+        #expect(running.error == nil)
+
+        let replay = try PipewatchProcess.run(["replay", "samples/", "--rules", "rules/"])
+        let expected = try Self.findingUIDs(replay.stdout)
+        #expect(expected.count >= 40)
+        #expect(try Self.findingUIDs(dir.read("alerts.ndjson")).sorted() == expected.sorted())
+        #expect(dir.read("dead.ndjson").split(separator: "\n").count == replay.stderr.components(separatedBy: "dead-letter: ").count - 1,
+                "the broken sample records are dead-lettered by both")
+    }
+}
