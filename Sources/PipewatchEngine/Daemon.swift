@@ -77,7 +77,11 @@ public final class Daemon: @unchecked Sendable {
         let ruleSet = try Daemon.loadRules(configuration.rules)
         detection = Detection(ruleSet: ruleSet, detectorOptions: configuration.detectorOptions)
         ruleFingerprint = Daemon.fingerprint(configuration.rules)
-        deadLetter = DeadLetterOutput(file: try configuration.deadLetter.map { try OutputFile(path: $0) })
+        if let destination = configuration.deadLetter, destination.hasPrefix("kafka://") {
+            deadLetter = DeadLetterOutput(topic: try KafkaSink(try KafkaSinkConfiguration(parsing: destination)))
+        } else {
+            deadLetter = DeadLetterOutput(file: try configuration.deadLetter.map { try OutputFile(path: $0) })
+        }
         let completed = completed
         outputs = try AlertOutputs(
             configuration.outputs, deadLetterPath: configuration.alertDeadLetter,

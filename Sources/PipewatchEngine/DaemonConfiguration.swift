@@ -20,7 +20,7 @@ import PipewatchRules
 /// rules:
 ///   paths: [rules/]
 /// outputs: [cef:syslog+tls://siem.example:6514?ca=ca.pem]
-/// dead-letter: records.dead.ndjson
+/// dead-letter: records.dead.ndjson               # or kafka://HOST:PORT/TOPIC for a dead-letter topic
 /// alert-dead-letter: alerts.dead.ndjson
 /// metrics:
 ///   listen: 127.0.0.1:9108
@@ -58,6 +58,7 @@ public struct DaemonConfiguration: Sendable {
     public var webhook: Webhook?
     public var rules: Rules
     public var outputs: [OutputSpecification]
+    /// A file, or `kafka://HOST:PORT[,…]/TOPIC[?property=value…]` for a dead-letter topic.
     public var deadLetter: String?
     public var alertDeadLetter: String?
     public var metricsListen: (host: String, port: Int)?
@@ -189,7 +190,7 @@ private struct Reader {
         guard problems.isEmpty else { return nil }
         return DaemonConfiguration(
             file: file, kafka: kafka, files: files, webhook: webhook, rules: rules, outputs: outputs,
-            deadLetter: root["dead-letter"].flatMap { path($0, "dead-letter") },
+            deadLetter: root["dead-letter"].flatMap { deadLetterDestination($0) },
             alertDeadLetter: root["alert-dead-letter"].flatMap { path($0, "alert-dead-letter") },
             metricsListen: metrics, queueCapacity: queueCapacity, retry: retry,
             commitInterval: commitInterval, allowedLateness: allowedLateness, shutdownTimeout: shutdownTimeout)
@@ -248,6 +249,17 @@ private struct Reader {
         return DaemonConfiguration.Webhook(
             host: listen.host, port: listen.port, path: path, secrets: secrets, replayWindow: window,
             registry: node["registry"].flatMap { text($0, "registry") })
+    }
+
+    /// A file path, or a Kafka topic URL checked now.
+    mutating func deadLetterDestination(_ node: YAMLNode) -> String? {
+        guard let text = text(node, "dead-letter") else { return nil }
+        guard text.hasPrefix("kafka://") else { return resolve(text) }
+        do { _ = try KafkaSinkConfiguration(parsing: text) } catch {
+            problem(node, "dead-letter: \(error)")
+            return nil
+        }
+        return text
     }
 
     mutating func secret(_ text: String, _ node: YAMLNode) -> String? {

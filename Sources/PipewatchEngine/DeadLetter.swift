@@ -6,6 +6,9 @@ import PipewatchJSON
 public final class DeadLetterOutput {
     private let file: OutputFile?
     private let report: OutputFile
+    /// A Kafka dead-letter topic instead of a file: each dead letter becomes one message.
+    private let topic: KafkaSink?
+    private var pendingMessages: [[UInt8]] = []
     private var writer = JSONWriter(capacity: 4096)
     public private(set) var count = 0
 
@@ -14,6 +17,15 @@ public final class DeadLetterOutput {
     public init(file: OutputFile?, report: OutputFile = .standardError()) {
         self.file = file
         self.report = report
+        topic = nil
+    }
+
+    /// Dead letters as messages of a Kafka topic (the same JSON objects as the file's lines), produced by an
+    /// idempotent producer with acks=all; `flush` returns once the broker acknowledged every one.
+    public init(topic: KafkaSink, report: OutputFile = .standardError()) {
+        self.file = nil
+        self.report = report
+        self.topic = topic
     }
 
     /// Dead-letters a record. `offset` is the record's byte offset in the (decompressed) input; `line` is 1-based
@@ -22,7 +34,7 @@ public final class DeadLetterOutput {
         reason: String, stage: String, input: String, line: Int, offset: Int64, raw: UnsafeBufferPointer<UInt8>
     ) throws {
         count += 1
-        guard let file else {
+        guard file != nil || topic != nil else {
             let position = line > 0 ? "line \(line)" : "byte \(offset)"
             try report.write("dead-letter: \(input): \(position): \(stage): \(reason)\n")
             return
@@ -49,8 +61,35 @@ public final class DeadLetterOutput {
             writer.string(Data(buffer: raw).base64EncodedString())
         }
         writer.endObject()
+        if let topic {
+            pendingMessages.append(writer.bytes)
+            if pendingMessages.count >= 1000 { try deliver(to: topic) }
+            return
+        }
         writer.newline()
-        try file.write(writer.bytes)
+        try file?.write(writer.bytes)
+    }
+
+    /// Produces the dead letters waiting, retrying what the broker could not take yet (a dead letter is never
+    /// dropped: the caller's records stay uncommitted until this returns).
+    private func deliver(to topic: KafkaSink) throws {
+        guard !pendingMessages.isEmpty else { return }
+        var delay = 0.1
+        while true {
+            do {
+                try topic.deliver(pendingMessages)
+                pendingMessages.removeAll(keepingCapacity: true)
+                return
+            } catch {
+                if case .permanent(let reason) = error {
+                    throw OutputError(path: topic.name, message: "dead-letter topic refused the records: \(reason)")
+                }
+                try report.write("dead-letter \(topic.name): \(error); retrying\n")
+                try report.flush()
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 10)
+            }
+        }
     }
 
     /// Dead-letters a whole input that could not be read (no record to attach the reason to).
@@ -58,5 +97,9 @@ public final class DeadLetterOutput {
         try write(reason: error.message, stage: "input", input: error.input, line: 0, offset: 0, raw: UnsafeBufferPointer(start: nil, count: 0))
     }
 
-    public func flush() throws { try file?.sync() }
+    /// Makes every dead letter durable: fsync'd to the file, or acknowledged by the Kafka brokers.
+    public func flush() throws {
+        try file?.sync()
+        if let topic { try deliver(to: topic) }
+    }
 }

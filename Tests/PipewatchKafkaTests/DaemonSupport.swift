@@ -49,7 +49,7 @@ func alertedRecords(in text: String) -> [Int] {
 /// Writes a configuration for one Kafka topic with the given rule and outputs into `dir`.
 func daemonConfiguration(
     _ dir: TemporaryDirectory, kafka: MockKafka, topic: String, group: String, rule: String,
-    outputs: [String], maxBatch: Int = 2000, extra: String = ""
+    outputs: [String], maxBatch: Int = 2000, deadLetter: String = "dead.ndjson", extra: String = ""
 ) throws -> String {
     try dir.write("rules/rule.yml", rule)
     let outputLines = outputs.map { "  - \"\($0)\"" }.joined(separator: "\n")
@@ -70,7 +70,7 @@ func daemonConfiguration(
           watch: false
         outputs:
         \(outputLines)
-        dead-letter: dead.ndjson
+        dead-letter: "\(deadLetter)"
         alert-dead-letter: alerts.dead.ndjson
         commit-interval: 200ms
         \(extra)

@@ -295,6 +295,31 @@ import Testing
         #expect(keys == Set([2, 7].map { "0b7e3c4e-1f2a-4c55-9a61-3d1c2b7e9f10|arn:aws:sts::111122223333:assumed-role/SageMakerPipelineExecutionRole/run-\($0)" }))
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func badRecordsCanGoToADeadLetterTopic() throws {
+        let kafka = try MockKafka()
+        try kafka.createTopic("audit-dlt", partitions: 1)
+        try kafka.createTopic("dead-letters", partitions: 1)
+        let dir = try TemporaryDirectory()
+        let config = try daemonConfiguration(
+            dir, kafka: kafka, topic: "audit-dlt", group: "pw-dlt", rule: createEndpointRule,
+            outputs: ["ocsf:file:alerts.ndjson"], deadLetter: "kafka://\(kafka.bootstrapServers)/dead-letters?log_level=3")
+        let running = try RunningDaemon(configuration: config)
+        #expect(running.wait(seconds: 30) { $0.assignment.count == 1 })
+        var values = CloudTrail.records(0..<5)
+        values.insert("not json at all", at: 1)
+        try kafka.produce("audit-dlt", values, partition: 0)
+        #expect(running.wait(seconds: 30) { $0.committed.values.reduce(0, +) == 6 })
+        #expect(running.stop())
+
+        let letters = try consumeAll(kafka.bootstrapServers, topic: "dead-letters", partitions: 1, expected: 1)
+        #expect(letters.count == 1)
+        let letter = try #require(try JSONSerialization.jsonObject(with: Data(letters[0].payload)) as? [String: Any])
+        #expect(letter["input"] as? String == "kafka:audit-dlt[0]" && letter["offset"] as? Int == 1)
+        #expect(letter["raw"] as? String == "not json at all")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("dead.ndjson")))
+    }
+
     @Test func configCheckReportsEveryProblemWithItsLine() throws {
         let dir = try TemporaryDirectory()
         let path = try dir.write("pipewatch.yaml", """
