@@ -6,16 +6,22 @@ import PipewatchRules
 
 /// How the detector stage treats time.
 public struct DetectorOptions: Sendable {
-    /// How far behind the latest event time a record may arrive and still be placed in order (milliseconds).
-    /// Records are buffered and sorted up to the watermark (latest event time minus this), so any arrival order
-    /// within it gives the same alerts; a record older than the watermark is late and goes to the side output.
+    /// How far behind the latest event time of its source a record may arrive and still be placed in order
+    /// (milliseconds). Each source's watermark is its latest event time minus this; records are buffered and sorted
+    /// up to the smallest watermark of the sources seen so far, so any arrival order within it gives the same alerts;
+    /// a record older than its source's watermark is late and goes to the side output.
     public var allowedLateness: Int64
     /// Whether to keep each signal's JSON for `takeSignals()` (signals are always counted).
     public var collectSignals: Bool
+    /// Sources the input is known to carry: until its first event, such a source holds the release back (as if its
+    /// watermark were before everything), so that its records are not late for coming after the others'. Any other
+    /// source holds nothing back before it is seen. None by default.
+    public var expectedSources: Set<EventSource>
 
-    public init(allowedLateness: Int64 = 300_000, collectSignals: Bool = false) {
+    public init(allowedLateness: Int64 = 300_000, collectSignals: Bool = false, expectedSources: Set<EventSource> = []) {
         self.allowedLateness = allowedLateness
         self.collectSignals = collectSignals
+        self.expectedSources = expectedSources
     }
 }
 
@@ -34,11 +40,16 @@ public struct DetectorStatistics: Sendable {
 ///
 /// Feed it every event's time (`observe`) and each match of a rule it consumes (`ingest`); call `advance()` after
 /// each batch and `finish()` at the end of the input; take alerts, signals and late records after each call.
-/// Matched events of correlations, new_value, outside_hours and tuned rules wait in a buffer until the watermark
-/// (latest event time − allowed lateness) passes them, then run in (time, content hash) order; volume and drift
-/// aggregate into buckets at once and judge each bucket when the watermark passes its end. Either way the alerts do
-/// not depend on arrival order within the allowed lateness. `snapshot(position:)` / `restore(_:)` save and load all
-/// of it (buffered records included) with the caller's input position.
+/// Event time is kept per source (`EventSource`), as a stream processor keeps it per input: each source's watermark
+/// is its latest event time − allowed lateness, and a record older than its own source's watermark is late. The
+/// stage releases up to the smallest watermark of the sources seen so far (a source never seen holds nothing back):
+/// matched events of correlations, new_value, outside_hours and tuned rules wait in a buffer until then, and run in
+/// (time, content hash) order; volume and drift aggregate into buckets at once and judge each bucket when the release
+/// passes its end. Either way the alerts do not depend on arrival order within the allowed lateness, nor, once each
+/// source has been seen (or is one of `DetectorOptions.expectedSources`), on how the sources interleave. A source that goes quiet holds the release back (its last watermark stays the smallest) and
+/// the buffer keeps the other sources' records until it moves again or `finish()` flushes everything; a source first
+/// seen after the release passed its records has those records late. `snapshot(position:)` / `restore(_:)` save and
+/// load all of it (buffered records and per-source times included) with the caller's input position.
 public final class DetectorStage {
     public let ruleSet: RuleSet
     public let options: DetectorOptions
@@ -69,8 +80,35 @@ public final class DetectorStage {
     private var fingerprint: UInt64 = 0
 
     private var buffer = ReorderBuffer()
-    /// The latest event time seen.
-    public private(set) var maxTime: Int64 = .min
+    /// The latest event time seen per source (index = `EventSource.rawValue`); `.min` for a source not seen.
+    private var sourceTimes = [Int64](repeating: .min, count: EventSource.allCases.count)
+    /// The latest event time seen, any source.
+    public var maxTime: Int64 { sourceTimes.max() ?? .min }
+    /// The latest event time seen of `source`; nil when none was seen.
+    public func latestTime(of source: EventSource) -> Int64? {
+        let time = sourceTimes[Int(source.rawValue)]
+        return time == .min ? nil : time
+    }
+    /// The watermark of `source` (its latest event time − allowed lateness); nil when none was seen.
+    public func watermark(of source: EventSource) -> Int64? {
+        latestTime(of: source).map(lowered)
+    }
+    /// What `advance()` releases up to: the smallest watermark of the sources seen; nil when none was seen, or
+    /// while one of the `expectedSources` was not.
+    public var watermark: Int64? {
+        var smallest: Int64?
+        for source in options.expectedSources where sourceTimes[Int(source.rawValue)] == .min { return nil }
+        for time in sourceTimes where time != .min {
+            let mark = lowered(time)
+            if smallest.map({ mark < $0 }) ?? true { smallest = mark }
+        }
+        return smallest
+    }
+
+    private func lowered(_ time: Int64) -> Int64 {
+        let (mark, overflow) = time.subtractingReportingOverflow(options.allowedLateness)
+        return overflow ? .min : mark
+    }
     /// Records before this time have been released; one arriving now is late.
     public private(set) var released: Int64 = .min
     private var alerts: [Alert] = []
@@ -329,23 +367,34 @@ public final class DetectorStage {
 
     // MARK: Input
 
-    /// Notes an event's time (every event, matched or not: the watermark follows the stream).
+    /// Notes an event's time (every event, matched or not: each source's watermark follows its stream).
     @inline(__always)
-    public func observe(time: Int64) {
-        if time != Event.unknownTime && time > maxTime { maxTime = time }
+    public func observe(time: Int64, source: EventSource) {
+        let s = Int(source.rawValue)
+        if time != Event.unknownTime && time > sourceTimes[s] { sourceTimes[s] = time }
+    }
+
+    /// Whether a record of `source` at `time` can no longer be placed in order, and the bound it missed: its source's
+    /// watermark, or what was already released (for a source first seen after the others moved on, or after `finish`).
+    private func lateness(time: Int64, source: Int) -> (bound: Int64, reason: String)? {
+        let own = sourceTimes[source] == .min ? Int64.min : lowered(sourceTimes[source])
+        if time < own { return (own, "older than the watermark") }
+        if time < released { return (released, "older than the watermark (already released for the other sources)") }
+        return nil
     }
 
     /// A match of rule `rule` (one it `consumed`) on an event.
     public func ingest(_ view: EventView, rule: Int) {
         let feed = feeds[rule]
         let time = view.event.time
+        let source = Int(view.event.source.rawValue)
         statistics.records += 1
         guard time != Event.unknownTime else {
             statistics.recordsWithoutTime += 1
             late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: nil, watermark: released, uid: view.string(.uid), reason: "no event time"))
             return
         }
-        if time > maxTime { maxTime = time }
+        if time > sourceTimes[source] { sourceTimes[source] = time }
         var builder = FieldValues.Builder(count: feed.readers.count)
         for reader in feed.readers {
             if reader.withFirstText(in: view, { builder.append(bytes: UnsafeRawBufferPointer($0)) }) == nil { builder.appendAbsent() }
@@ -358,9 +407,9 @@ public final class DetectorStage {
                 reason: "its bucket of \(operators[op].reference) was already judged"))
         }
         guard !feed.sequential.isEmpty else { return }
-        if time < released {
+        if let missed = lateness(time: time, source: source) {
             statistics.lateRecords += 1
-            late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: released, uid: view.string(.uid), reason: "older than the watermark"))
+            late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: missed.bound, uid: view.string(.uid), reason: missed.reason))
             return
         }
         guard feed.evidence else {
@@ -379,40 +428,45 @@ public final class DetectorStage {
 
     /// A match of rule `rule` given by its field values (in `fieldNames(rule:)` order) rather than by an event: for
     /// inputs that are not normalized events, and benchmarks. No evidence is kept, so alerts carry the group only.
-    public func ingest(rule: Int, time: Int64, values strings: [String?]) {
-        ingest(rule: rule, time: time, values: FieldValues(strings))
+    /// Its time counts for `source`, by default the first source the rule reads.
+    public func ingest(rule: Int, time: Int64, values strings: [String?], source: EventSource? = nil) {
+        ingest(rule: rule, time: time, values: FieldValues(strings), source: source)
     }
 
-    func ingest(rule: Int, time: Int64, values: FieldValues) {
+    func ingest(rule: Int, time: Int64, values: FieldValues, source: EventSource? = nil) {
         statistics.records += 1
-        if time > maxTime { maxTime = time }
+        let source = Int((source ?? ruleSet.rules[rule].sources.first ?? .cloudTrail).rawValue)
+        if time > sourceTimes[source] { sourceTimes[source] = time }
         for (op, input) in feeds[rule].aggregating where !operators[op].aggregate(values, time: time, input: input) {
             statistics.lateRecords += 1
             late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: released, uid: nil,
                                    reason: "its bucket of \(operators[op].reference) was already judged"))
         }
         guard !feeds[rule].sequential.isEmpty else { return }
-        if time < released {
+        if let missed = lateness(time: time, source: source) {
             statistics.lateRecords += 1
-            late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: released, uid: nil, reason: "older than the watermark"))
+            late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: missed.bound, uid: nil, reason: missed.reason))
             return
         }
         let order = values.storage.withUnsafeBytes { Hash64.hash($0, seed: UInt64(bitPattern: time)) }
         buffer.push(Record(time: time, order: order, feed: Int32(rule), values: values, evidence: nil))
     }
 
-    /// Releases what the watermark has passed and judges what it closed. Call after each batch.
+    /// Releases what the smallest watermark of the sources seen has passed and judges what it closed. Call after
+    /// each batch.
     public func advance() {
-        guard maxTime != .min else { return }
-        let (watermark, overflow) = maxTime.subtractingReportingOverflow(options.allowedLateness)
-        run(to: overflow ? .min : watermark)
+        // A source seen for the first time may lower the smallest watermark below what was released: nothing to do.
+        guard let watermark, watermark > released else { return }
+        run(to: watermark)
     }
 
-    /// The end of the input: releases everything and judges every window and bucket that ended by the last event
-    /// time (later ones are incomplete and stay in the state). Records up to that time are late afterwards.
+    /// The end of the input: releases everything, whatever source lags, and judges every window and bucket that
+    /// ended by the last event time of any source (later ones are incomplete and stay in the state). Records up to
+    /// that time are late afterwards.
     public func finish() {
-        guard maxTime != .min else { return }
-        run(to: maxTime == .max ? .max : maxTime + 1)
+        let last = maxTime
+        guard last != .min else { return }
+        run(to: last == .max ? .max : last + 1)
     }
 
     private func run(to watermark: Int64) {
@@ -513,7 +567,8 @@ public final class DetectorStage {
     // MARK: Snapshots
 
     static let magic = Array("PWDETECT".utf8)
-    static let version: UInt8 = 1
+    /// 2: the latest event time per source (1 had one for the whole stream).
+    static let version: UInt8 = 2
 
     func writeRecord(_ record: Record, to w: inout SnapshotWriter) {
         w.i64(record.time)
@@ -552,7 +607,8 @@ public final class DetectorStage {
         w.u8(DetectorStage.version)
         w.u64(fingerprint)
         w.data(position)
-        w.i64(maxTime)
+        w.count(sourceTimes.count)
+        for time in sourceTimes { w.i64(time) }
         w.i64(released)
         w.count(statistics.records)
         w.count(statistics.lateRecords)
@@ -583,12 +639,20 @@ public final class DetectorStage {
             throw SnapshotError("not a Pipewatch detector snapshot")
         }
         r.offset = DetectorStage.magic.count
-        guard try r.u8() == DetectorStage.version else { throw SnapshotError("the snapshot was written by another version of Pipewatch") }
+        let version = try r.u8()
+        guard version == DetectorStage.version else {
+            if version == 1 {
+                throw SnapshotError(
+                    "the snapshot keeps one event time for all sources (format 1) and this version keeps one per source (format 2); remove it to start from scratch")
+            }
+            throw SnapshotError("the snapshot was written by another version of Pipewatch (format \(version), this one reads \(DetectorStage.version))")
+        }
         guard try r.u64() == fingerprint else {
             throw SnapshotError("the snapshot was taken with other correlations, detectors or tuned rules; remove it to start from scratch")
         }
         let position = try r.data()
-        maxTime = try r.i64()
+        guard try r.count() == sourceTimes.count else { throw SnapshotError("the snapshot has another number of event sources") }
+        for s in sourceTimes.indices { sourceTimes[s] = try r.i64() }
         released = try r.i64()
         statistics = DetectorStatistics()
         statistics.records = try r.count()

@@ -35,7 +35,7 @@ public final class Detection {
     public func evaluate(_ decoder: EventDecoder, skip: ((Int) -> Bool)? = nil, _ handle: (Alert) throws -> Void) rethrows {
         try decoder.forEachView { index, view in
             if let skip, skip(index) { return }
-            detectors?.observe(time: view.event.time)
+            detectors?.observe(time: view.event.time, source: view.event.source)
             try evaluator.forEachMatch(in: view) { rule in
                 if plain[rule.index] {
                     alertsPerRule[rule.index] += 1

@@ -38,8 +38,13 @@ final class StageHarness {
     private(set) var late: [LateRecord] = []
     private(set) var signals: [Signal] = []
 
-    convenience init(_ yaml: String, lateness: Int64 = 5 * minute, collectSignals: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) {
-        self.init(ruleSet: RuleSet(yaml: yaml, file: "test.yml"), lateness: lateness, collectSignals: collectSignals, sourceLocation: sourceLocation)
+    convenience init(
+        _ yaml: String, lateness: Int64 = 5 * minute, collectSignals: Bool = true, expectedSources: Set<EventSource> = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        self.init(
+            ruleSet: RuleSet(yaml: yaml, file: "test.yml"), lateness: lateness, collectSignals: collectSignals,
+            expectedSources: expectedSources, sourceLocation: sourceLocation)
     }
 
     /// Rule files of the repository's pack (paths relative to its root).
@@ -48,10 +53,12 @@ final class StageHarness {
         self.init(ruleSet: RuleSet(paths: paths.map { root + "/" + $0 }), lateness: lateness, collectSignals: true, sourceLocation: sourceLocation)
     }
 
-    init(ruleSet: RuleSet, lateness: Int64, collectSignals: Bool, sourceLocation: SourceLocation) {
+    init(ruleSet: RuleSet, lateness: Int64, collectSignals: Bool, expectedSources: Set<EventSource> = [], sourceLocation: SourceLocation) {
         self.ruleSet = ruleSet
         #expect(ruleSet.problems.isEmpty, "\(ruleSet.problems)", sourceLocation: sourceLocation)
-        stage = DetectorStage(ruleSet: ruleSet, options: DetectorOptions(allowedLateness: lateness, collectSignals: collectSignals))
+        stage = DetectorStage(
+            ruleSet: ruleSet,
+            options: DetectorOptions(allowedLateness: lateness, collectSignals: collectSignals, expectedSources: expectedSources))
         evaluator = ruleSet.engine.makeEvaluator()
         alertRules = ruleSet.rules.map {
             AlertRule(id: $0.reference, title: $0.title, level: Severity(sigmaLevel: $0.level?.rawValue))
@@ -63,7 +70,7 @@ final class StageHarness {
         for record in records {
             do {
                 try decoder.withEventView(json: record) { view in
-                    stage.observe(time: view.event.time)
+                    stage.observe(time: view.event.time, source: view.event.source)
                     evaluator.forEachMatch(in: view) { rule in
                         if stage.plainAlerts[rule.index] { alerts.append(Alert(rule: alertRules[rule.index], view: view)) }
                         if stage.consumed[rule.index] { stage.ingest(view, rule: rule.index) }
