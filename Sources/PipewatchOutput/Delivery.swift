@@ -99,7 +99,9 @@ public final class DeliveryQueue: @unchecked Sendable {
         self.retry = retry
         self.deadLetterPath = deadLetterPath
         self.onAcknowledge = onAcknowledge
-        let thread = Thread { [unowned self] in self.run() }
+        // The thread holds the queue until `close` lets it end: a queue dropped without `close` (a run that failed
+        // half-way) must not leave it running on freed memory.
+        let thread = Thread { [self] in self.run() }
         thread.name = "pipewatch-sink-\(sink.name)"
         self.thread = thread
         thread.start()
