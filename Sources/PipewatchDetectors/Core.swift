@@ -594,6 +594,16 @@ class DetectorOperator {
         groups.remove(Int32(group))
     }
 
+    /// Removes the groups `expired` says the window no longer needs, at most once per `interval` of event time (a
+    /// scan of every group is too dear for every batch). Whether it swept.
+    @discardableResult
+    final func sweepGroups(at time: Int64, every interval: Int64, _ expired: (Int) -> Bool) -> Bool {
+        guard time >= nextSweep else { return false }
+        nextSweep = time + interval
+        for g in 0..<groups.indexCount where groups.live[g] && expired(g) { removeGroup(g) }
+        return true
+    }
+
     final func groupValues(_ group: Int) -> [String?] { GroupKey.decode(groups.keys[group]) }
 
     /// A finding for a group.

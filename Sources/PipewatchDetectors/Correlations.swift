@@ -154,11 +154,7 @@ final class SlidingEventCount: DetectorOperator {
 
     override func advance(to time: Int64) {
         super.advance(to: time)
-        guard time >= nextSweep else { return }
-        nextSweep = time + max(timespan, 60_000)
-        for g in 0..<groups.indexCount where groups.live[g] && windows[g].last < time - timespan {
-            removeGroup(g)
-        }
+        sweepGroups(at: time, every: max(timespan, 60_000)) { windows[$0].last < time - timespan }
     }
 
     override func write(_ w: inout SnapshotWriter) {
@@ -247,11 +243,7 @@ final class SlidingValueCount: DetectorOperator {
 
     override func advance(to time: Int64) {
         super.advance(to: time)
-        guard time >= nextSweep else { return }
-        nextSweep = time + max(timespan, 60_000)
-        for g in 0..<groups.indexCount where groups.live[g] && last[g] < time - timespan {
-            removeGroup(g)
-        }
+        sweepGroups(at: time, every: max(timespan, 60_000)) { last[$0] < time - timespan }
     }
 
     override func write(_ w: inout SnapshotWriter) {
@@ -370,11 +362,9 @@ final class SlidingValueSum: DetectorOperator {
 
     override func advance(to time: Int64) {
         super.advance(to: time)
-        guard time >= nextSweep else { return }
-        nextSweep = time + max(timespan, 60_000)
-        for g in 0..<groups.indexCount where groups.live[g] {
+        sweepGroups(at: time, every: max(timespan, 60_000)) { g in
             evict(g, before: time - timespan)
-            if entries[g].isEmpty { removeGroup(g) }
+            return entries[g].isEmpty
         }
     }
 
@@ -709,11 +699,7 @@ final class TemporalCorrelation: DetectorOperator {
 
     override func advance(to time: Int64) {
         super.advance(to: time)
-        guard time >= nextSweep else { return }
-        nextSweep = time + max(timespan, 60_000)
-        for g in 0..<groups.indexCount where groups.live[g] && last[g] < time - timespan {
-            removeGroup(g)
-        }
+        sweepGroups(at: time, every: max(timespan, 60_000)) { last[$0] < time - timespan }
     }
 
     override func write(_ w: inout SnapshotWriter) {

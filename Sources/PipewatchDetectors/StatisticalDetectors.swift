@@ -676,17 +676,13 @@ final class NewValueDetector: DetectorOperator {
 
     override func advance(to time: Int64) {
         super.advance(to: time)
-        guard time >= nextSweep else { return }
-        nextSweep = time + max(parameters.history / 8, 60_000)
         let horizon = time - parameters.history
-        for g in 0..<groups.indexCount where groups.live[g] {
-            if sets[g].lastSeen < horizon {
-                removeGroup(g)
-            } else {
-                sets[g].expire(before: horizon)
-            }
+        let swept = sweepGroups(at: time, every: max(parameters.history / 8, 60_000)) { g in
+            if sets[g].lastSeen < horizon { return true }
+            sets[g].expire(before: horizon)
+            return false
         }
-        gate.sweep(now: time)
+        if swept { gate.sweep(now: time) }
     }
 
     override func write(_ w: inout SnapshotWriter) {
@@ -837,11 +833,7 @@ final class OutsideHoursDetector: DetectorOperator {
 
     override func advance(to time: Int64) {
         super.advance(to: time)
-        guard time >= nextSweep else { return }
-        nextSweep = time + 86_400_000
-        for g in 0..<groups.indexCount where groups.live[g] && decayed[g] < time - parameters.expire {
-            removeGroup(g)
-        }
+        sweepGroups(at: time, every: 86_400_000) { decayed[$0] < time - parameters.expire }
         gate.sweep(now: time)
     }
 
