@@ -49,7 +49,8 @@ public struct DetectorStatistics: Sendable {
 /// source has been seen (or is one of `DetectorOptions.expectedSources`), on how the sources interleave. A source that goes quiet holds the release back (its last watermark stays the smallest) and
 /// the buffer keeps the other sources' records until it moves again or `finish()` flushes everything; a source first
 /// seen after the release passed its records has those records late. `snapshot(position:)` / `restore(_:)` save and
-/// load all of it (buffered records and per-source times included) with the caller's input position.
+/// load all of it (buffered records and per-source times included) with the caller's input position;
+/// `restoreCarryingOver(_:)` loads what still applies of a snapshot taken with other rules.
 public final class DetectorStage {
     public let ruleSet: RuleSet
     public let options: DetectorOptions
@@ -78,6 +79,18 @@ public final class DetectorStage {
     public private(set) var consumed: [Bool]
     private let factory: AlertFactory
     private var fingerprint: UInt64 = 0
+    /// How snapshots name each feed: by its rule's or correlation's reference, since indices shift when rules are
+    /// added or removed.
+    private var feedOwners: [String] = []
+    /// The feeds something reads (the only ones a record can belong to), in feed order: a snapshot's feed table.
+    private var savedFeeds: [Int] = []
+    /// Each feed's position in `savedFeeds`; -1 for a feed nothing reads.
+    private var savedFeedPosition: [Int] = []
+    /// While a snapshot is restored: per entry of its feed table, how many values its records carry and which feed
+    /// of this stage it is (nil: none any more).
+    private var restoringFeeds: [(valueCount: Int, feed: RestoredFeed?)] = []
+    /// Each operator's state before any input, to start afresh an operator that a lenient restore finds no state for.
+    private var freshStates: [[UInt8]] = []
 
     private var buffer = ReorderBuffer()
     /// The latest event time seen per source (index = `EventSource.rawValue`); `.min` for a source not seen.
@@ -128,9 +141,14 @@ public final class DetectorStage {
         factory = AlertFactory(baseRules: ruleSet.rules.map(DetectorStage.alertRule))
         feeds = [Feed](repeating: Feed(), count: ruleCount + ruleSet.correlations.count)
         build()
+        feedOwners = DetectorStage.feedOwners(ruleSet)
+        savedFeeds = feeds.indices.filter { !feeds[$0].sequential.isEmpty || !feeds[$0].aggregating.isEmpty }
+        savedFeedPosition = [Int](repeating: -1, count: feeds.count)
+        for (position, feed) in savedFeeds.enumerated() { savedFeedPosition[feed] = position }
         fingerprint = programFingerprint()
         alertsPerOperator = [Int](repeating: 0, count: operators.count)
         for op in operators { op.stage = self }
+        freshStates = operators.map(state(of:))
     }
 
     /// Whether there is anything stateful to run.
@@ -356,13 +374,32 @@ public final class DetectorStage {
     }
 
     private func programFingerprint() -> UInt64 {
-        var text = "pipewatch-detectors-1\n"
-        for op in operators { text += op.definition + "\n" }
-        for (k, feed) in feeds.enumerated() where !feed.names.isEmpty || !feed.sequential.isEmpty || !feed.aggregating.isEmpty {
-            let owner = k < ruleSet.rules.count ? ruleSet.rules[k].reference : "correlation:\(ruleSet.correlations[k - ruleSet.rules.count].info.reference)"
-            text += "\(owner)|\(feed.names)\n"
-        }
+        var text = "pipewatch-detectors-2\n"
+        for op in operators { text += signature(of: op) + "\n" }
+        for k in savedFeeds { text += "\(feedOwners[k])|\(feeds[k].names)\n" }
         return Hash64.hash(text)
+    }
+
+    /// Stable names of the feeds, in feed order: `rule:<reference>` and `correlation:<reference>`, with `#2`, `#3`…
+    /// on later ones of a reference already taken (references need not be unique).
+    private static func feedOwners(_ ruleSet: RuleSet) -> [String] {
+        var taken: [String: Int] = [:]
+        func owner(_ name: String) -> String {
+            taken[name, default: 0] += 1
+            let n = taken[name]!
+            return n == 1 ? name : "\(name)#\(n)"
+        }
+        return ruleSet.rules.map { owner("rule:\($0.reference)") } + ruleSet.correlations.map { owner("correlation:\($0.info.reference)") }
+    }
+
+    /// What an operator's saved state means: its definition and what it reads (feeds by reference, with the fields
+    /// of each). State restores only into an operator with the same signature.
+    private func signature(of op: DetectorOperator) -> String {
+        let reads = op.inputs.map { input in
+            let names = feeds[Int(input.feed)].names
+            return "\(feedOwners[Int(input.feed)])\(input.groupSlots.map { names[$0] })\(input.valueSlots.map { names[$0] })"
+        }
+        return op.definition + "|reads " + reads.joined(separator: ",")
     }
 
     // MARK: Input
@@ -567,36 +604,124 @@ public final class DetectorStage {
     // MARK: Snapshots
 
     static let magic = Array("PWDETECT".utf8)
-    /// 2: the latest event time per source (1 had one for the whole stream).
-    static let version: UInt8 = 2
+    /// 3: records name their rule or correlation by reference, through a feed table (2 named it by index, which
+    /// shifts when a rule is added or removed); 2: the latest event time per source (1 had one for the whole stream).
+    static let version: UInt8 = 3
 
+    /// A feed of the snapshot being restored, as this stage has it.
+    struct RestoredFeed {
+        var feed: Int
+        /// Per field name of this stage's feed, its slot in the saved values (nil: not saved); nil when the names are
+        /// the same.
+        var slots: [Int?]?
+    }
+
+    /// A record as a snapshot has it: its feed and its evidence's rule as positions in the snapshot's feed table.
+    private struct SavedRecord {
+        var time: Int64
+        var order: UInt64
+        var feed: Int
+        var values: [UInt8]
+        var evidence: (rule: Int, bytes: [UInt8])?
+    }
+
+    private struct SavedOperator {
+        var reference: String
+        var signature: String
+        var alerts: Int
+        var state: [UInt8]
+    }
+
+    /// A snapshot read but not yet applied.
+    private struct SavedStage {
+        var fingerprint: UInt64
+        var position: [UInt8]
+        var sourceTimes: [Int64]
+        var released: Int64
+        var statistics: DetectorStatistics
+        var feeds: [(owner: String, names: [String])]
+        var records: [SavedRecord]
+        var operators: [SavedOperator]
+    }
+
+    /// Writes a record, in a snapshot of this stage: the buffer's, or one kept in an operator's state.
     func writeRecord(_ record: Record, to w: inout SnapshotWriter) {
         w.i64(record.time)
         w.u64(record.order)
-        w.count(Int(record.feed))
+        w.count(savedFeedPosition[Int(record.feed)])
         w.data(record.values.storage)
         w.bool(record.evidence != nil)
         if let evidence = record.evidence {
-            w.count(Int(evidence.rule))
+            // The evidence's rule read the event, so it is in the feed table.
+            w.count(savedFeedPosition[Int(evidence.rule)])
             w.data(evidence.bytes)
         }
     }
 
-    func readRecord(_ r: inout SnapshotReader) throws(SnapshotError) -> Record {
+    private static func readSavedRecord(_ r: inout SnapshotReader, feeds: Int) throws(SnapshotError) -> SavedRecord {
         let time = try r.i64()
         let order = try r.u64()
         let feed = try r.count()
-        guard feed < feeds.count else { throw SnapshotError("a buffered record names an unknown feed") }
-        guard let values = FieldValues(storage: try r.data()), values.count == feeds[feed].names.count else {
-            throw SnapshotError("a buffered record does not fit its feed")
-        }
-        var evidence: Evidence?
+        guard feed < feeds else { throw SnapshotError("a record names an unknown feed") }
+        let values = try r.data()
+        var evidence: (rule: Int, bytes: [UInt8])?
         if try r.bool() {
             let rule = try r.count()
-            guard rule < ruleSet.rules.count else { throw SnapshotError("evidence names an unknown rule") }
-            evidence = Evidence(rule: Int32(rule), bytes: try r.data())
+            guard rule < feeds else { throw SnapshotError("evidence names an unknown rule") }
+            evidence = (rule, try r.data())
         }
-        return Record(time: time, order: order, feed: Int32(feed), values: values, evidence: evidence)
+        return SavedRecord(time: time, order: order, feed: feed, values: values, evidence: evidence)
+    }
+
+    /// A saved record as a record of this stage, its values laid out as its feed has them now; nil when its feed
+    /// is gone. `whole`: nil also when a field the feed has now was not saved (a record yet to reach all the feed's
+    /// readers); otherwise such fields are absent (a record in an operator's state, which reads only fields it had).
+    /// Evidence whose rule is gone is left out.
+    private func restored(_ saved: SavedRecord, whole: Bool) throws(SnapshotError) -> Record? {
+        let (valueCount, target) = restoringFeeds[saved.feed]
+        guard var values = FieldValues(storage: saved.values), values.count == valueCount else {
+            throw SnapshotError("a record does not fit its feed")
+        }
+        guard let target else { return nil }
+        if let slots = target.slots {
+            if whole && slots.contains(nil) { return nil }
+            var builder = FieldValues.Builder(count: slots.count)
+            for slot in slots {
+                if let slot { builder.append(values, slot) } else { builder.appendAbsent() }
+            }
+            values = builder.values
+        }
+        var evidence: Evidence?
+        if let saved = saved.evidence, let rule = restoringFeeds[saved.rule].feed?.feed {
+            guard rule < ruleSet.rules.count else { throw SnapshotError("evidence names a correlation as its rule") }
+            evidence = Evidence(rule: Int32(rule), bytes: saved.bytes)
+        }
+        return Record(time: saved.time, order: saved.order, feed: Int32(target.feed), values: values, evidence: evidence)
+    }
+
+    /// Reads a record kept in an operator's state (while a snapshot is restored).
+    func readRecord(_ r: inout SnapshotReader) throws(SnapshotError) -> Record {
+        let saved = try DetectorStage.readSavedRecord(&r, feeds: restoringFeeds.count)
+        // The operator's state is restored only if it reads the same feeds and fields, so its records fit.
+        guard let record = try restored(saved, whole: false) else { throw SnapshotError("a record in a detector's state names a feed this stage does not read") }
+        return record
+    }
+
+    /// The state of one operator, a self-contained section of a snapshot.
+    private func state(of op: DetectorOperator) -> [UInt8] {
+        var w = SnapshotWriter()
+        w.i64(op.clock)
+        op.gate.write(&w)
+        op.write(&w)
+        return w.bytes
+    }
+
+    private func load(_ state: [UInt8], into op: DetectorOperator) throws(SnapshotError) {
+        var r = SnapshotReader(state)
+        op.clock = try r.i64()
+        try op.gate.read(&r)
+        try op.read(&r)
+        guard r.isAtEnd else { throw SnapshotError("the snapshot's state of \(op.reference) has trailing bytes") }
     }
 
     /// The whole state, with the input position it corresponds to (opaque bytes of the caller's choosing).
@@ -615,46 +740,51 @@ public final class DetectorStage {
         w.count(statistics.recordsWithoutTime)
         w.count(statistics.alerts)
         for reason in SignalReason.allCases { w.count(statistics.signals[reason] ?? 0) }
-        for count in alertsPerOperator { w.count(count) }
+        w.count(savedFeeds.count)
+        for feed in savedFeeds {
+            w.string(feedOwners[feed])
+            w.count(feeds[feed].names.count)
+            for name in feeds[feed].names { w.string(name) }
+        }
         let records = buffer.sortedRecords
         w.count(records.count)
         for record in records { writeRecord(record, to: &w) }
         w.count(operators.count)
         for op in operators {
-            w.string(op.definition)
-            w.section { inner in
-                inner.i64(op.clock)
-                op.gate.write(&inner)
-                op.write(&inner)
-            }
+            w.string(op.reference)
+            w.string(signature(of: op))
+            w.count(alertsPerOperator[op.index])
+            w.data(state(of: op))
         }
         return w.bytes
     }
 
-    /// Loads a snapshot made by a stage with the same rules; returns its input position.
-    @discardableResult
-    public func restore(_ bytes: [UInt8]) throws(SnapshotError) -> [UInt8] {
+    private static func read(_ bytes: [UInt8]) throws(SnapshotError) -> SavedStage {
         var r = SnapshotReader(bytes)
-        guard bytes.count > DetectorStage.magic.count, Array(bytes.prefix(DetectorStage.magic.count)) == DetectorStage.magic else {
+        guard bytes.count > magic.count, Array(bytes.prefix(magic.count)) == magic else {
             throw SnapshotError("not a Pipewatch detector snapshot")
         }
-        r.offset = DetectorStage.magic.count
-        let version = try r.u8()
-        guard version == DetectorStage.version else {
-            if version == 1 {
+        r.offset = magic.count
+        let found = try r.u8()
+        guard found == version else {
+            switch found {
+            case 1:
                 throw SnapshotError(
-                    "the snapshot keeps one event time for all sources (format 1) and this version keeps one per source (format 2); remove it to start from scratch")
+                    "the snapshot keeps one event time for all sources (format 1) and this version keeps one per source (format \(version)); remove it to start from scratch")
+            case 2:
+                throw SnapshotError(
+                    "the snapshot names the rules of its records by position (format 2), which adding or removing a rule shifts, and this version names them by reference (format \(version)); remove it to start from scratch")
+            default:
+                throw SnapshotError("the snapshot was written by another version of Pipewatch (format \(found), this one reads \(version))")
             }
-            throw SnapshotError("the snapshot was written by another version of Pipewatch (format \(version), this one reads \(DetectorStage.version))")
         }
-        guard try r.u64() == fingerprint else {
-            throw SnapshotError("the snapshot was taken with other correlations, detectors or tuned rules; remove it to start from scratch")
-        }
+        let fingerprint = try r.u64()
         let position = try r.data()
-        guard try r.count() == sourceTimes.count else { throw SnapshotError("the snapshot has another number of event sources") }
-        for s in sourceTimes.indices { sourceTimes[s] = try r.i64() }
-        released = try r.i64()
-        statistics = DetectorStatistics()
+        guard try r.count() == EventSource.allCases.count else { throw SnapshotError("the snapshot has another number of event sources") }
+        var sourceTimes: [Int64] = []
+        for _ in EventSource.allCases { sourceTimes.append(try r.i64()) }
+        let released = try r.i64()
+        var statistics = DetectorStatistics()
         statistics.records = try r.count()
         statistics.lateRecords = try r.count()
         statistics.recordsWithoutTime = try r.count()
@@ -663,24 +793,127 @@ public final class DetectorStage {
             let count = try r.count()
             if count > 0 { statistics.signals[reason] = count }
         }
-        for k in alertsPerOperator.indices { alertsPerOperator[k] = try r.count() }
-        buffer.removeAll()
-        let n = try r.count()
-        for _ in 0..<n { buffer.push(try readRecord(&r)) }
-        guard try r.count() == operators.count else { throw SnapshotError("the snapshot has another number of detectors") }
-        for op in operators {
-            guard try r.string() == op.definition else { throw SnapshotError("the snapshot's \(op.reference) is defined differently") }
-            var inner = try r.section()
-            op.clock = try inner.i64()
-            try op.gate.read(&inner)
-            try op.read(&inner)
-            guard inner.isAtEnd else { throw SnapshotError("the snapshot's state of \(op.reference) has trailing bytes") }
+        var feeds: [(owner: String, names: [String])] = []
+        let feedCount = try r.count()
+        for _ in 0..<feedCount {
+            let owner = try r.string()
+            let nameCount = try r.count()
+            var names: [String] = []
+            for _ in 0..<nameCount { names.append(try r.string()) }
+            feeds.append((owner, names))
+        }
+        var records: [SavedRecord] = []
+        let recordCount = try r.count()
+        for _ in 0..<recordCount { records.append(try readSavedRecord(&r, feeds: feeds.count)) }
+        var operators: [SavedOperator] = []
+        let operatorCount = try r.count()
+        for _ in 0..<operatorCount {
+            operators.append(SavedOperator(reference: try r.string(), signature: try r.string(), alerts: try r.count(), state: try r.data()))
         }
         guard r.isAtEnd else { throw SnapshotError("the snapshot has trailing bytes") }
+        return SavedStage(
+            fingerprint: fingerprint, position: position, sourceTimes: sourceTimes, released: released, statistics: statistics,
+            feeds: feeds, records: records, operators: operators)
+    }
+
+    /// The snapshot's feed table as this stage's feeds, by reference.
+    private func feedTable(_ saved: SavedStage) -> [(valueCount: Int, feed: RestoredFeed?)] {
+        let feedByOwner = Dictionary(zip(feedOwners, feeds.indices), uniquingKeysWith: { first, _ in first })
+        return saved.feeds.map { (owner, names) -> (valueCount: Int, feed: RestoredFeed?) in
+            guard let feed = feedByOwner[owner], savedFeedPosition[feed] >= 0 else { return (names.count, nil) }
+            let current = feeds[feed].names
+            return (names.count, RestoredFeed(feed: feed, slots: current == names ? nil : current.map { names.firstIndex(of: $0) }))
+        }
+    }
+
+    /// Times, counters and the feed table records are read through; outputs not taken are dropped.
+    private func restoreCommon(_ saved: SavedStage, feedTable: [(valueCount: Int, feed: RestoredFeed?)]) {
+        sourceTimes = saved.sourceTimes
+        released = saved.released
+        statistics = saved.statistics
+        restoringFeeds = feedTable
+        buffer.removeAll()
         alerts.removeAll()
         signals.removeAll()
         late.removeAll()
-        return position
+    }
+
+    /// Loads a snapshot made by a stage with the same correlations, detectors and tuned rules (other rules may have
+    /// been added or removed); returns its input position. Anything else is refused: replay must give the alerts of
+    /// an uninterrupted run.
+    @discardableResult
+    public func restore(_ bytes: [UInt8]) throws(SnapshotError) -> [UInt8] {
+        let saved = try DetectorStage.read(bytes)
+        guard saved.fingerprint == fingerprint else {
+            throw SnapshotError("the snapshot was taken with other correlations, detectors or tuned rules; remove it to start from scratch")
+        }
+        guard saved.operators.count == operators.count else { throw SnapshotError("the snapshot has another number of detectors") }
+        for (op, savedOp) in zip(operators, saved.operators) where savedOp.signature != signature(of: op) {
+            throw SnapshotError("the snapshot's \(op.reference) is defined differently")
+        }
+        let table = feedTable(saved)
+        for (entry, mapping) in zip(saved.feeds, table) where mapping.feed == nil || mapping.feed?.slots != nil {
+            throw SnapshotError("the snapshot's records of \(entry.owner) do not fit these rules")
+        }
+        restoreCommon(saved, feedTable: table)
+        defer { restoringFeeds = [] }
+        for savedRecord in saved.records {
+            guard let record = try restored(savedRecord, whole: true) else { throw SnapshotError("a buffered record names a feed this stage does not read") }
+            buffer.push(record)
+        }
+        for (op, savedOp) in zip(operators, saved.operators) {
+            try load(savedOp.state, into: op)
+            alertsPerOperator[op.index] = savedOp.alerts
+        }
+        return saved.position
+    }
+
+    /// Loads what still applies of a snapshot taken with other rules (a rule reload, or a start with edited rules):
+    /// each correlation, detector or tuned rule whose signature (definition and what it reads) is in the snapshot
+    /// gets its state back, the others start fresh; records waiting for the watermark are kept when their rule or
+    /// correlation is still read and carries every field read now, dropped otherwise. Times and stage-wide counters
+    /// are restored; alert counts per operator follow the state, or the reference for a changed operator. Returns
+    /// the input position and what was carried over. Unlike `restore(_:)`, the alerts that follow need not be those
+    /// of an uninterrupted run, so replay does not use it.
+    public func restoreCarryingOver(_ bytes: [UInt8]) throws(SnapshotError) -> (position: [UInt8], report: CarryOverReport) {
+        let saved = try DetectorStage.read(bytes)
+        restoreCommon(saved, feedTable: feedTable(saved))
+        defer { restoringFeeds = [] }
+        var report = CarryOverReport()
+        for savedRecord in saved.records {
+            if let record = try restored(savedRecord, whole: true), !feeds[Int(record.feed)].sequential.isEmpty {
+                buffer.push(record)
+                report.keptRecords += 1
+            } else {
+                report.droppedRecords += 1
+            }
+        }
+        var savedBySignature: [String: [Int]] = [:]
+        for (k, savedOp) in saved.operators.enumerated() { savedBySignature[savedOp.signature, default: []].append(k) }
+        var unmatched = Set(saved.operators.indices)
+        var fresh: [DetectorOperator] = []
+        for op in operators {
+            let signature = signature(of: op)
+            if let k = savedBySignature[signature]?.first {
+                savedBySignature[signature]!.removeFirst()
+                unmatched.remove(k)
+                try load(saved.operators[k].state, into: op)
+                alertsPerOperator[op.index] = saved.operators[k].alerts
+                report.carriedOver.append(op.reference)
+            } else {
+                fresh.append(op)
+            }
+        }
+        let left = unmatched.sorted().map { saved.operators[$0] }
+        for op in fresh {
+            try load(freshStates[op.index], into: op)
+            let before = left.first { $0.reference == op.reference }
+            alertsPerOperator[op.index] = before?.alerts ?? 0
+            report.startedFresh.append(op.reference)
+            if before != nil { report.changed.append(op.reference) }
+        }
+        report.removed = left.map(\.reference).filter { !report.changed.contains($0) }
+        return (saved.position, report)
     }
 
     /// Writes a snapshot to `path` atomically (temporary file, fsync, rename).
@@ -692,5 +925,46 @@ public final class DetectorStage {
     public func restore(from path: String) throws -> [UInt8]? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         return try restore([UInt8](data))
+    }
+
+    /// `restoreCarryingOver(_:)` from `path`; nil when there is no such file (a first run).
+    public func restoreCarryingOver(from path: String) throws -> (position: [UInt8], report: CarryOverReport)? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try restoreCarryingOver([UInt8](data))
+    }
+}
+
+/// What `DetectorStage.restoreCarryingOver(_:)` kept of a snapshot. Operators (correlations, detectors, tuned rules)
+/// are named by reference. Its description is one line for the log:
+/// `detector state: 5 carried over, 1 started fresh (changed: burst), 3 buffered records dropped`.
+public struct CarryOverReport: Sendable, Equatable, CustomStringConvertible {
+    /// Operators whose state was restored.
+    public var carriedOver: [String] = []
+    /// Operators the snapshot had no state for, which start fresh: new ones, and the `changed` ones.
+    public var startedFresh: [String] = []
+    /// Of `startedFresh`, those the snapshot had under the same reference but defined or reading differently.
+    public var changed: [String] = []
+    /// Operators of the snapshot that are no longer there: their state is gone.
+    public var removed: [String] = []
+    /// Records waiting for the watermark that were kept, and those dropped (their rule or correlation no longer
+    /// read, or without a field read now).
+    public var keptRecords = 0
+    public var droppedRecords = 0
+
+    public init() {}
+
+    /// Whether all of the snapshot's state was carried over.
+    public var isComplete: Bool { startedFresh.isEmpty && removed.isEmpty && droppedRecords == 0 }
+
+    public var description: String {
+        var parts = ["\(carriedOver.count) carried over"]
+        if !startedFresh.isEmpty {
+            let new = startedFresh.filter { !changed.contains($0) }
+            let why = [("changed", changed), ("new", new)].filter { !$0.1.isEmpty }.map { "\($0.0): \($0.1.joined(separator: ", "))" }
+            parts.append("\(startedFresh.count) started fresh (\(why.joined(separator: "; ")))")
+        }
+        if !removed.isEmpty { parts.append("\(removed.count) removed (\(removed.joined(separator: ", ")))") }
+        if droppedRecords > 0 { parts.append("\(droppedRecords) buffered records dropped") }
+        return "detector state: " + parts.joined(separator: ", ")
     }
 }

@@ -4,6 +4,18 @@ import PipewatchOutput
 import PipewatchRules
 import Testing
 
+/// A value_count on the denied rule of `deniedBurst`.
+let manyAddresses = """
+    title: many addresses
+    id: addresses
+    correlation:
+        type: value_count
+        rules: [denied]
+        group-by: [userIdentity.userName]
+        timespan: 1h
+        condition: {field: sourceIPAddress, gte: 4}
+    """
+
 /// Every kind of operator at once: sliding and complete-window correlations, a chain, the four detectors and a
 /// tuned rule with suppression.
 let everything = [
@@ -19,16 +31,7 @@ let everything = [
         timespan: 30m
         condition: {lte: 2}
     """,
-    """
-    title: many addresses
-    id: addresses
-    correlation:
-        type: value_count
-        rules: [denied]
-        group-by: [userIdentity.userName]
-        timespan: 1h
-        condition: {field: sourceIPAddress, gte: 4}
-    """,
+    manyAddresses,
     VolumeDetectorTests.ewma,
     NewValueDetectorTests.yaml.replacingOccurrences(of: "learning: 7d", with: "learning: 1d"),
     DriftDetectorTests.yaml.replacingOccurrences(of: "bucket: 1d", with: "bucket: 6h").replacingOccurrences(of: "threshold: 0.25", with: "threshold: 0.25\n    min_count: 20"),
