@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PipewatchDetectors
 import PipewatchEngine
+import PipewatchEvents
 import PipewatchOutput
 import PipewatchRules
 
@@ -21,6 +22,10 @@ struct ReplayCommand: ParsableCommand {
             go to --late (stderr without it) and make the exit status 2. With --state the detector state is loaded \
             at the start (with the position reached, so the same inputs resume where they stopped) and saved at the \
             end; the input is then not the end of the stream unless --final is given.
+
+            Files are read one after another, so each source the inputs carry holds the release back until its first \
+            event: its records are not late for coming after another source's files. The sources are those of the \
+            first record of each input file (stdin and pipes are not looked at); --sources names them instead.
             """)
 
     @OptionGroup var input: InputOptions
@@ -49,6 +54,12 @@ struct ReplayCommand: ParsableCommand {
         "How far behind the latest event time a record may arrive and still count (e.g. 30s, 5m, 1h).", valueName: "duration"))
     var allowedLateness = "1h"
 
+    @Option(name: .customLong("sources"), help: ArgumentHelp(
+        "The sources the inputs carry, comma-separated, instead of those found in the first record of each file; 'none' for no source held back before its first event.",
+        discussion: "Sources: " + EventSource.allCases.map(\.name).joined(separator: ", ") + ".",
+        valueName: "names"))
+    var sources: String?
+
     @Option(name: .customLong("late"), help: "NDJSON file for late records (default: the first ten on stderr, and their count).")
     var latePath: String?
 
@@ -75,6 +86,21 @@ struct ReplayCommand: ParsableCommand {
         if let checkpointRecords, checkpointRecords <= 0 { throw ValidationError("--checkpoint-records must be positive") }
         if let maxRecords, maxRecords <= 0 { throw ValidationError("--max-records must be positive") }
         if checkpointRecords != nil && statePath == nil { throw ValidationError("--checkpoint-records needs --state") }
+        _ = try declaredSources()
+    }
+
+    /// The sources named by --sources (nil without it).
+    func declaredSources() throws -> Set<EventSource>? {
+        guard let sources else { return nil }
+        if sources == "none" { return [] }
+        var declared = Set<EventSource>()
+        for name in sources.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let source = EventSource(name: name) else {
+                throw ValidationError("--sources: unknown source '\(name)'; expected \(EventSource.allCases.map(\.name).joined(separator: ", ")) or none")
+            }
+            declared.insert(source)
+        }
+        return declared
     }
 
     func run() throws {
@@ -90,8 +116,16 @@ struct ReplayCommand: ParsableCommand {
             ? [OutputSpecification(format: format, destination: .stdout)]
             : try outputs.map { try OutputSpecification(parsing: $0) }
         let outputs = try AlertOutputs(specifications, deadLetterPath: alertDeadLetter)
+        let declared = try declaredSources()
+        let expectedSources = declared ?? InputSources.sniff(input.inputs)
         let detection = Detection(ruleSet: ruleSet, detectorOptions: DetectorOptions(
-            allowedLateness: DurationText.milliseconds(allowedLateness)!, collectSignals: signalsPath != nil))
+            allowedLateness: DurationText.milliseconds(allowedLateness)!, collectSignals: signalsPath != nil,
+            expectedSources: expectedSources))
+        if detection.detectors != nil {
+            let names = EventSource.allCases.filter(expectedSources.contains).map(\.name)
+            printToStandardError(["sources: \(names.isEmpty ? "none" : names.joined(separator: ", ")) held back until their first event ("
+                + (declared == nil ? "found in the inputs; --sources to name them)" : "--sources)")])
+        }
         let replay = FileReplay(
             deadLetter: try input.makeDeadLetter(), showProgress: input.showProgress, maxRecordBytes: input.maxRecordBytes)
         let run: DetectorReplay
