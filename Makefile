@@ -5,6 +5,7 @@
 # rsyslog with its TLS driver and openssl (syslog receivers and test certificates), curl (HTTP client).
 DEBIAN_PACKAGES := pkg-config libzstd-dev zlib1g-dev libhyperscan-dev librdkafka-dev libcurl4-openssl-dev libssl-dev \
 	openssl python3 python3-venv rsyslog rsyslog-gnutls curl
+SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps run test bench
@@ -26,9 +27,12 @@ run: deps
 
 # One test at a time: many tests block a thread for seconds (Kafka groups, receivers, subprocesses), and run in
 # parallel they would hold every thread of Swift's cooperative pool that the async HTTP tests' clients need.
+# The log is kept so that a failed run ends with the failed tests and their expectations, not just the count.
 test: deps mlflow
 	swift build --build-tests
-	swift test --skip-build --no-parallel
+	@set -o pipefail; swift test --skip-build --no-parallel 2>&1 | tee .build/test.log || { \
+		echo "failed tests and expectations:"; grep -E '✘|recorded an issue|Expectation failed' .build/test.log | head -40; \
+		exit 1; }
 
 # A real MLflow tracking server for the webhook receiver's end-to-end test, in a virtualenv of its own under .build.
 MLFLOW_VERSION := 3.17.2

@@ -510,7 +510,7 @@ public final class DetectorStage {
         while let first = buffer.firstTime, first < watermark {
             let record = buffer.pop()!
             for op in closingChains { op.advance(to: record.time) }
-            dispatch(record)
+            dispatch(record, aggregated: true)
         }
         if watermark > released { released = watermark }
         for op in operators where !op.isAggregating { op.advance(to: watermark) }
@@ -520,7 +520,9 @@ public final class DetectorStage {
         }
     }
 
-    private func dispatch(_ record: Record) {
+    /// Runs a record through the operators reading its feed. A record of a rule's feed was `aggregated` when it was
+    /// ingested (volume and drift count at once); a correlation's finding is aggregated here.
+    private func dispatch(_ record: Record, aggregated: Bool) {
         let f = Int(record.feed)
         for k in 0..<feeds[f].sequential.count {
             let (opIndex, input) = feeds[f].sequential[k]
@@ -529,7 +531,7 @@ public final class DetectorStage {
             op.gate.noteTime(record.time)
             op.process(record, input: input)
         }
-        if feeds[f].aggregating.isEmpty { return }
+        if aggregated || feeds[f].aggregating.isEmpty { return }
         for (opIndex, input) in feeds[f].aggregating where !operators[opIndex].aggregate(record.values, time: record.time, input: input) {
             statistics.lateRecords += 1
             late.append(LateRecord(
@@ -563,7 +565,7 @@ public final class DetectorStage {
         }
         let values = builder.values
         let order = Hash64.mix(finding.identity ^ Hash64.hash(finding.groupKey) ^ UInt64(op.index) &* 0x9e37_79b9_7f4a_7c15)
-        dispatch(Record(time: finding.time, order: order, feed: feed, values: values, evidence: finding.trigger?.evidence))
+        dispatch(Record(time: finding.time, order: order, feed: feed, values: values, evidence: finding.trigger?.evidence), aggregated: false)
     }
 
     // MARK: Output

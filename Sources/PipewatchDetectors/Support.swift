@@ -420,8 +420,8 @@ struct SnapshotReader {
 
 /// Writes a file atomically: a temporary file in the same directory, flushed to disk, then renamed over the target
 /// (and the directory flushed), so a crash leaves either the old snapshot or the new one, never a torn one.
-enum AtomicFile {
-    static func write(_ bytes: [UInt8], to path: String) throws {
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw SnapshotError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
@@ -448,8 +448,10 @@ enum AtomicFile {
             unlink(temporary)
             throw SnapshotError("cannot rename \(temporary) to \(path): \(String(cString: strerror(error)))")
         }
-        let directory = (path as NSString).deletingLastPathComponent
-        let dfd = open(directory.isEmpty ? "." : directory, O_RDONLY)
+        // The directory's entry is flushed too. (Not NSString.deletingLastPathComponent: it traps on a
+        // one-character relative path.)
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let dfd = open(directory.isEmpty ? "/" : directory, O_RDONLY)
         if dfd >= 0 {
             fsync(dfd)
             close(dfd)

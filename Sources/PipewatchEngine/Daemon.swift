@@ -8,8 +8,9 @@ import PipewatchRules
 /// `pipewatch run`: the long-running SIGTERM-safe pipeline. One pipeline thread reads the inputs in batches (a Kafka
 /// poll, a file chunk, the webhook deliveries waiting), decodes, evaluates the rules and hands the alerts of each
 /// batch to the outputs. Kafka offsets are committed only up to the contiguous watermark of records whose alerts
-/// every output has acknowledged, so a crash re-reads (duplicates) but never skips. Scale-out is Kafka's: more
-/// instances in the same consumer group.
+/// every output has acknowledged, so a crash re-reads (duplicates) but never skips. With `state:`, also only up to
+/// what a durable snapshot of the detector state includes (`DetectorCheckpoints`), so windows, baselines and
+/// buffered records survive a restart. Scale-out is Kafka's: more instances in the same consumer group.
 public final class Daemon: @unchecked Sendable {
     public let configuration: DaemonConfiguration
     /// Lines for the operator (stderr by default).
@@ -18,6 +19,9 @@ public final class Daemon: @unchecked Sendable {
     }
 
     private var detection: Detection
+    /// Event time for the detectors; the sources of file inputs are declared, so that files of one source read
+    /// after another's are not late (as in replay).
+    private let detectorOptions: DetectorOptions
     private let outputs: AlertOutputs
     private let deadLetter: DeadLetterOutput
     private let decoder = EventDecoder()
@@ -43,6 +47,12 @@ public final class Daemon: @unchecked Sendable {
     /// The Kafka records behind each batch in flight.
     private var recordsOfBatch: [UInt64: [KafkaRecordSource]] = [:]
     private var nextBatch: UInt64 = 0
+    /// Batches submitted to the outputs and not yet acknowledged by all of them.
+    private var unacknowledged = Set<UInt64>()
+    /// Detector state snapshots (`state:`); nil keeps the state in memory only.
+    private let checkpoints: DetectorCheckpoints?
+    /// How far the detector state goes into each Kafka partition.
+    private var statePosition = KafkaStatePosition()
     private var lastCommit = Date()
     private var ruleFingerprint: [String: Date]
     private var lastRuleCheck = Date()
@@ -67,6 +77,10 @@ public final class Daemon: @unchecked Sendable {
         public var assignment: Set<KafkaTopicPartition> = []
         /// See `KafkaConsumer.redeliveryWindow`: the bound on records a rebalance may make another member re-read.
         public var redeliveryWindow: Int64 = 0
+        /// Durable snapshots of the detector state written (`state:`).
+        public var stateSnapshots = 0
+        /// Kafka records read again that the detector state already held: run through the stand-alone rules only.
+        public var recordsAlreadyInState = 0
     }
 
     /// A consistent copy of the statistics, from any thread.
@@ -75,8 +89,12 @@ public final class Daemon: @unchecked Sendable {
     public init(configuration: DaemonConfiguration) throws {
         self.configuration = configuration
         let ruleSet = try Daemon.loadRules(configuration.rules)
-        detection = Detection(ruleSet: ruleSet, detectorOptions: configuration.detectorOptions)
+        var options = configuration.detectorOptions
+        options.expectedSources = InputSources.sniff(configuration.files)
+        detectorOptions = options
+        detection = Detection(ruleSet: ruleSet, detectorOptions: options)
         ruleFingerprint = Daemon.fingerprint(configuration.rules)
+        checkpoints = configuration.state.map { DetectorCheckpoints(path: $0.path, interval: $0.checkpointInterval) }
         if let destination = configuration.deadLetter, destination.hasPrefix("kafka://") {
             deadLetter = DeadLetterOutput(topic: try KafkaSink(try KafkaSinkConfiguration(parsing: destination)))
         } else {
@@ -134,6 +152,7 @@ public final class Daemon: @unchecked Sendable {
     public func run() throws {
         log("rules: \(detection.ruleSet.rules.count) loaded; outputs: "
             + outputs.queues.map(\.sink.name).joined(separator: ", "))
+        try restoreState()
         if let kafka = configuration.kafka {
             let consumer = try KafkaConsumer(kafka.consumer)
             consumer.beforeRevoke = { [unowned self] partitions in self.finishInFlight(before: "revoking \(partitions.count) partition(s)") }
@@ -150,6 +169,7 @@ public final class Daemon: @unchecked Sendable {
             if flags.take(\.reload) { reloadRules() }
             if configuration.rules.watch && Date().timeIntervalSince(lastRuleCheck) >= 2 { watchRules() }
             applyCompletions()
+            checkpointIfDue()
             commitIfDue()
             try processWebhookDeliveries(wait: consumer == nil ? 0.1 : 0)
             if let consumer, let kafka = configuration.kafka {
@@ -220,7 +240,7 @@ public final class Daemon: @unchecked Sendable {
             metrics.recordsRead(deliveries.count, source: "webhook")
             nextBatch += 1
             deliveriesOfBatch[nextBatch] = deliveries
-            evaluateAndSubmit(batch: nextBatch, records: deliveries.count)
+            evaluateAndSubmit(batch: nextBatch, records: deliveries.count, inState: nil)
         }
     }
 
@@ -269,16 +289,28 @@ public final class Daemon: @unchecked Sendable {
         if !decoder.failures.isEmpty { try deadLetter.flush() }
         nextBatch += 1
         recordsOfBatch[nextBatch] = batch.sources
-        evaluateAndSubmit(batch: nextBatch, records: batch.count)
+        // Records the detector state already holds (read again after a restart or a rebalance) are not fed twice.
+        let position = statePosition
+        let sources = batch.sources
+        let decoder = decoder
+        var alreadyInState = 0
+        evaluateAndSubmit(batch: nextBatch, records: batch.count) { event in
+            let source = sources[Int(decoder.eventRecords[event])]
+            let held = position.contains(source.partition, offset: source.offset)
+            if held { alreadyInState += 1 }
+            return held
+        }
+        statistics.recordsAlreadyInState += alreadyInState
+        for source in sources { statePosition.fed(source.partition, offset: source.offset) }
     }
 
     private func readFiles() throws {
         let replay = FileReplay(deadLetter: deadLetter, showProgress: false)
         let stats = try replay.run(configuration.files) { decoder, _ in
             nextBatch += 1
-            evaluate(decoder)
+            evaluate(decoder, inState: nil)
             statistics.records += decoder.events.count + decoder.failures.count
-            outputs.submit(batch: nextBatch)
+            submit(batch: nextBatch)
         }
         statistics.badRecords += stats.badRecords
         for error in stats.inputErrors { log("input: \(error)") }
@@ -290,19 +322,24 @@ public final class Daemon: @unchecked Sendable {
                 outputs.append(alert)
             }
             nextBatch += 1
-            outputs.submit(batch: nextBatch)
+            submit(batch: nextBatch)
         }
     }
 
-    private func evaluateAndSubmit(batch: UInt64, records: Int) {
+    private func evaluateAndSubmit(batch: UInt64, records: Int, inState: ((Int) -> Bool)?) {
         statistics.records += records
         statistics.badRecords += decoder.failures.count
-        evaluate(decoder)
+        evaluate(decoder, inState: inState)
         // Blocks only if a queue filled up since the check before the poll.
+        submit(batch: batch)
+    }
+
+    private func submit(batch: UInt64) {
+        unacknowledged.insert(batch)
         outputs.submit(batch: batch)
     }
 
-    private func evaluate(_ decoder: EventDecoder) {
+    private func evaluate(_ decoder: EventDecoder, inState: ((Int) -> Bool)?) {
         statistics.events += decoder.events.count
         var perSource = [Int](repeating: 0, count: EventSource.allCases.count)
         for event in decoder.events { perSource[Int(event.source.rawValue)] += 1 }
@@ -313,22 +350,99 @@ public final class Daemon: @unchecked Sendable {
         for failure in decoder.failures { failuresPerStage[failure.stage.rawValue, default: 0] += 1 }
         for (stage, count) in failuresPerStage { metrics.badRecords(count, stage: stage) }
         statistics.batches += 1
-        detection.evaluate(decoder) { alert in
+        detection.evaluate(decoder, inState: inState) { alert in
             statistics.alerts += 1
             outputs.append(alert)
         }
     }
 
-    /// Marks the records of every acknowledged batch done.
+    /// Marks the records of every acknowledged batch done, once the detector state that includes them is saved
+    /// (at once without `state:`).
     private func applyCompletions() {
         for id in completed.takeAll() {
-            if let sources = recordsOfBatch.removeValue(forKey: id), let consumer {
-                for source in sources { consumer.watermark.markDone(source.partition, offset: source.offset) }
-            }
-            if let deliveries = deliveriesOfBatch.removeValue(forKey: id) {
-                for delivery in deliveries { delivery.answer(nil) }
-            }
+            unacknowledged.remove(id)
+            if let checkpoints, detection.detectors != nil, !checkpoints.acknowledged(id) { continue }
+            finish(batch: id)
         }
+    }
+
+    /// A batch delivered and (with `state:`) saved: its records may be committed and its webhook deliveries answered.
+    private func finish(batch id: UInt64) {
+        if let sources = recordsOfBatch.removeValue(forKey: id), let consumer {
+            for source in sources { consumer.watermark.markDone(source.partition, offset: source.offset) }
+        }
+        if let deliveries = deliveriesOfBatch.removeValue(forKey: id) {
+            for delivery in deliveries { delivery.answer(nil) }
+        }
+    }
+
+    // MARK: Detector state (`state:`)
+
+    /// Loads the saved detector state and the Kafka positions it covers, if there is one.
+    private func restoreState() throws {
+        guard let state = configuration.state else { return }
+        guard let stage = detection.detectors else {
+            log("state: the rules have no correlation, detector or tuned rule; there is no detector state to keep")
+            return
+        }
+        guard let bytes = FileManager.default.contents(atPath: state.path) else {
+            log("state: no snapshot at \(state.path) yet; the detectors start afresh")
+            return
+        }
+        let report: CarryOverReport
+        do {
+            // Rules changed since the snapshot (a deployment restarts with new rules): detectors defined as before
+            // keep their state, the others start afresh.
+            let saved = try stage.restoreCarryingOver([UInt8](bytes))
+            report = saved.report
+            guard let position = KafkaStatePosition(bytes: saved.position) else {
+                throw SnapshotError("its input position is not a Kafka position (a snapshot of 'pipewatch replay'?)")
+            }
+            statePosition = position
+        } catch {
+            throw DaemonConfigurationError(problems: ["state: cannot resume from \(state.path): \(error)"])
+        }
+        let partitions = statePosition.next.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }
+        log("state: restored from \(state.path): \(stage.liveGroups) groups, \(stage.bufferedRecords) buffered records; "
+            + "covers " + (partitions.isEmpty ? "no record yet" : partitions.map { "\($0.key) below \($0.value)" }.joined(separator: ", ")))
+        if !report.isComplete { log("state: the rules changed since the snapshot; \(report)") }
+    }
+
+    /// Takes and writes detector snapshots on their cadence and releases the batches they made durable.
+    private func checkpointIfDue() {
+        guard let checkpoints else { return }
+        guard let stage = detection.detectors else {
+            for id in checkpoints.releaseAll() { finish(batch: id) }
+            return
+        }
+        // A webhook delivery is answered only once saved: do not keep MLflow waiting a whole interval.
+        let soon = checkpoints.waiting.contains { deliveriesOfBatch[$0] != nil }
+        do {
+            let durable = try checkpoints.step(
+                stage: stage, position: statePosition, lastBatch: nextBatch,
+                oldestUnacknowledged: unacknowledged.min(), soon: soon)
+            if !durable.isEmpty { stateSaved(checkpoints) }
+            for id in durable { finish(batch: id) }
+        } catch {
+            log("state: cannot save, commits wait for the next snapshot: \(error)")
+        }
+    }
+
+    /// Everything fed is acknowledged (on revocation and at shutdown): saves the state so a commit made now covers
+    /// every record.
+    private func saveStateNow() {
+        guard let checkpoints, let stage = detection.detectors, unacknowledged.isEmpty else { return }
+        do {
+            for id in try checkpoints.saveNow(stage: stage, position: statePosition, lastBatch: nextBatch) { finish(batch: id) }
+            stateSaved(checkpoints)
+        } catch {
+            log("state: cannot save: \(error)")
+        }
+    }
+
+    private func stateSaved(_ checkpoints: DetectorCheckpoints) {
+        statistics.stateSnapshots = checkpoints.saved
+        metrics.stateSaved(bytes: checkpoints.lastSize)
     }
 
     private func commitIfDue(force: Bool = false) {
@@ -345,6 +459,7 @@ public final class Daemon: @unchecked Sendable {
                 + "the unacknowledged records stay uncommitted and are read again")
         }
         applyCompletions()
+        saveStateNow()
     }
 
     private func publish() {
@@ -417,7 +532,9 @@ public final class Daemon: @unchecked Sendable {
         do {
             let ruleSet = try Daemon.loadRules(configuration.rules)
             publishMetrics()
-            detection = Detection(ruleSet: ruleSet, detectorOptions: configuration.detectorOptions)
+            let previous = detection.detectors
+            detection = Detection(ruleSet: ruleSet, detectorOptions: detectorOptions)
+            carryOverState(from: previous)
             reportedAlertsPerRule = detection.alertsPerRule
             statistics.ruleReloads += 1
             log("rules reloaded: \(ruleSet.rules.count) rules")
@@ -426,6 +543,19 @@ public final class Daemon: @unchecked Sendable {
             log("rules not reloaded, the running rules stay: \(error)")
         }
         ruleFingerprint = Daemon.fingerprint(configuration.rules)
+    }
+
+    /// Gives the new rules' detector stage the state of the old one, so a reload does not restart every window.
+    private func carryOverState(from previous: DetectorStage?) {
+        // A snapshot taken in memory with the old rules is not written; the next one is taken with the new.
+        checkpoints?.discardTaken()
+        guard let previous, let stage = detection.detectors else { return }
+        do {
+            let report = try stage.restoreCarryingOver(previous.snapshot(position: statePosition.bytes)).report
+            log("state: reloaded rules: \(report)")
+        } catch {
+            log("state: the detectors start afresh after the reload: \(error)")
+        }
     }
 
     private func watchRules() {

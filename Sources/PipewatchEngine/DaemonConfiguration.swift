@@ -25,6 +25,9 @@ import PipewatchRules
 /// metrics:
 ///   listen: 127.0.0.1:9108
 /// allowed-lateness: 1h                         # event-time detectors: how late a record may arrive
+/// state:                                       # detector state, saved with the Kafka input's position
+///   path: pipewatch.state
+///   checkpoint-interval: 30s
 /// ```
 public struct DaemonConfiguration: Sendable {
     public struct Kafka: Sendable {
@@ -42,6 +45,13 @@ public struct DaemonConfiguration: Sendable {
         public var replayWindow: Double
         /// The registry's URL, for the events' `cloud.account`.
         public var registry: String?
+    }
+
+    /// Where the detector state is kept across restarts (`state`).
+    public struct State: Sendable {
+        public var path: String
+        /// Seconds between snapshots: the most a restart re-reads, and how far commits may trail.
+        public var checkpointInterval: Double
     }
 
     public struct Rules: Sendable {
@@ -73,6 +83,8 @@ public struct DaemonConfiguration: Sendable {
     /// How long SIGTERM waits for the sinks to acknowledge what is in flight before giving up (uncommitted work is
     /// read again at the next start).
     public var shutdownTimeout: Double
+    /// Detector state kept across restarts; nil keeps it in memory only.
+    public var state: State?
 
     public struct RetryPolicyConfiguration: Sendable {
         public var maxAttempts: Int
@@ -118,7 +130,7 @@ private struct Reader {
     mutating func read(_ root: YAMLNode) -> DaemonConfiguration? {
         checkKeys(root, [
             "inputs", "rules", "outputs", "dead-letter", "alert-dead-letter", "metrics", "delivery", "commit-interval",
-            "allowed-lateness",
+            "allowed-lateness", "state",
         ])
         var kafka: DaemonConfiguration.Kafka?
         var files: [String] = []
@@ -186,6 +198,14 @@ private struct Reader {
         }
         let commitInterval = root["commit-interval"].flatMap { seconds($0, "commit-interval") } ?? 1
         let allowedLateness = root["allowed-lateness"].flatMap { seconds($0, "allowed-lateness") } ?? 3600
+        var state: DaemonConfiguration.State?
+        if let node = root["state"] {
+            state = readState(node)
+            if !files.isEmpty {
+                problem(node, "state cannot be kept with file inputs, which are read whole at every start "
+                    + "(checkpoint a replay of files with 'pipewatch replay --state')")
+            }
+        }
 
         guard problems.isEmpty else { return nil }
         return DaemonConfiguration(
@@ -193,7 +213,20 @@ private struct Reader {
             deadLetter: root["dead-letter"].flatMap { deadLetterDestination($0) },
             alertDeadLetter: root["alert-dead-letter"].flatMap { path($0, "alert-dead-letter") },
             metricsListen: metrics, queueCapacity: queueCapacity, retry: retry,
-            commitInterval: commitInterval, allowedLateness: allowedLateness, shutdownTimeout: shutdownTimeout)
+            commitInterval: commitInterval, allowedLateness: allowedLateness, shutdownTimeout: shutdownTimeout,
+            state: state)
+    }
+
+    /// `state: PATH`, or `state: {path: PATH, checkpoint-interval: 30s}`.
+    mutating func readState(_ node: YAMLNode) -> DaemonConfiguration.State? {
+        if node.isScalar { return path(node, "state").map { .init(path: $0, checkpointInterval: 30) } }
+        checkKeys(node, ["path", "checkpoint-interval"])
+        let interval = node["checkpoint-interval"].flatMap { seconds($0, "checkpoint-interval") } ?? 30
+        guard let pathNode = node["path"] else {
+            problem(node, "state needs path: the file that keeps the detector state")
+            return nil
+        }
+        return path(pathNode, "state.path").map { .init(path: $0, checkpointInterval: interval) }
     }
 
     mutating func readKafka(_ node: YAMLNode) -> DaemonConfiguration.Kafka? {

@@ -31,17 +31,23 @@ public final class Detection {
 
     /// Calls `handle` with an alert for every stand-alone rule that matches an event of the decoder's last chunk,
     /// then with the alerts of the detector stage that the chunk's events let through the watermark. Events for
-    /// which `skip` (given the event's index in the chunk) is true are left out, as when resuming mid-file.
-    public func evaluate(_ decoder: EventDecoder, skip: ((Int) -> Bool)? = nil, _ handle: (Alert) throws -> Void) rethrows {
+    /// which `skip` (given the event's index in the chunk) is true are left out, as when resuming mid-file; events
+    /// for which `inState` is true are already part of the detector state (read again after a restart or a
+    /// rebalance) and only run through the stand-alone rules.
+    public func evaluate(
+        _ decoder: EventDecoder, skip: ((Int) -> Bool)? = nil, inState: ((Int) -> Bool)? = nil,
+        _ handle: (Alert) throws -> Void
+    ) rethrows {
         try decoder.forEachView { index, view in
             if let skip, skip(index) { return }
-            detectors?.observe(time: view.event.time, source: view.event.source)
+            let stage = inState?(index) == true ? nil : detectors
+            stage?.observe(time: view.event.time, source: view.event.source)
             try evaluator.forEachMatch(in: view) { rule in
                 if plain[rule.index] {
                     alertsPerRule[rule.index] += 1
                     try handle(Alert(rule: alertRules[rule.index], view: view))
                 }
-                if consumed[rule.index] { detectors?.ingest(view, rule: rule.index) }
+                if consumed[rule.index] { stage?.ingest(view, rule: rule.index) }
             }
         }
         guard let detectors else { return }

@@ -111,6 +111,14 @@ public final class PipewatchMetrics: Sendable {
         gauge("pipewatch_kafka_committed_offset", ["topic": topic, "partition": String(partition)]).record(offset)
     }
 
+    // MARK: - Detector state
+
+    /// A durable snapshot of the detector state, and its size.
+    public func stateSaved(bytes: Int) {
+        counter("pipewatch_state_snapshots_total", [:]).increment()
+        gauge("pipewatch_state_snapshot_bytes", [:]).record(bytes)
+    }
+
     // MARK: - Webhooks (one call per HTTP delivery: deliveries are few)
 
     /// A delivery handed to the pipeline, or answered 200 as a retry of one that already was.

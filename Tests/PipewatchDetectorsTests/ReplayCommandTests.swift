@@ -129,4 +129,19 @@ func alertLines(_ stdout: String) -> [String] { stdout.split(separator: "\n").ma
         #expect(refused.status != 0 && refused.status != 2)
         #expect(refused.stderr.contains("other correlations, detectors or tuned rules"))
     }
+
+    /// A state file named by a short relative path (the one-letter name once trapped in Foundation's path code).
+    @Test func aStateFileInTheWorkingDirectoryIsSavedAndResumed() throws {
+        let dir = try TemporaryDirectory()
+        let rules = try rules(dir)
+        let files = try writeCorpus(stream, in: dir, name: "days") { _, hour, _ in "day\(hour / 24)" }
+        for run in 1...2 {
+            let child = try ChildProcess(
+                PipewatchExecutable.url.path, ["replay"] + files + ["--rules", rules, "--allowed-lateness", "10m", "--state", "s"],
+                directory: dir.url.path, stdout: dir.path("out-\(run)"), stderr: dir.path("err-\(run)"))
+            #expect(child.wait(seconds: 60) == 0, "run \(run): \(dir.read("err-\(run)"))")
+        }
+        #expect(FileManager.default.fileExists(atPath: dir.path("s")))
+        #expect(dir.read("err-2").contains("state: resumed from"), "\(dir.read("err-2"))")
+    }
 }

@@ -59,6 +59,58 @@ func hourOfRecords(_ start: Int64, count: Int, service: String = "s3.amazonaws.c
         #expect(abs((detector["sigma"] as? Double ?? 0) - 40) < 4)
     }
 
+    /// A rule read by a volume detector and by a correlation: its matches wait in the reorder buffer for the
+    /// correlation, and the volume detector counts each of them once (when it is ingested), not again on release.
+    @Test func aRuleReadByAVolumeDetectorAndACorrelationIsCountedOnce() {
+        let harness = StageHarness("""
+            title: Any CloudTrail call
+            name: all_calls
+            logsource: {product: aws, service: cloudtrail}
+            detection:
+                selection:
+                    eventSource|exists: true
+                condition: selection
+            ---
+            title: Ingestion volume above baseline
+            id: volume-shared
+            level: medium
+            detector:
+                type: volume
+                rules: [all_calls]
+                group-by: [api.service]
+                bucket: 1h
+                threshold: 2
+            ---
+            title: A principal calling a million times an hour
+            id: never-fires
+            level: low
+            correlation:
+                type: event_count
+                rules: [all_calls]
+                group-by: [userIdentity.arn]
+                timespan: 1h
+                condition: {gte: 1000000}
+            """)
+        var expectedSpike: Int64 = 0
+        for h in 0..<100 {
+            let start = monday + Int64(h) * hour
+            var count = h % 2 == 0 ? 360 : 440
+            if h == 80 {
+                count = 560
+                expectedSpike = start + hour
+            }
+            harness.feed(hourOfRecords(start, count: count), batchSize: 500)
+        }
+        harness.finish()
+        let alerts = harness.alerts(of: "volume-shared")
+        #expect(alerts.count == 1, "\(alerts.map { StageHarness.detector($0) })")
+        guard let alert = alerts.first else { return }
+        #expect(alert.time == expectedSpike)
+        let detector = StageHarness.detector(alert)
+        #expect(detector["value"] as? Double == 560, "each record counted once: \(detector)")
+        #expect(abs((detector["mean"] as? Double ?? 0) - 400) < 10)
+    }
+
     @Test func aSeasonalBaselineLearnsEachHourOfTheWeek() {
         let yaml = Self.ewma.replacingOccurrences(of: "id: volume-ewma", with: "id: volume-seasonal")
             .replacingOccurrences(of: "    threshold: 2", with: "    threshold: 3\n    baseline: seasonal")
