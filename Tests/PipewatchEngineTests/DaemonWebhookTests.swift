@@ -61,6 +61,42 @@ import Testing
         #expect(alerts.count == 1, "only the external source fires; refused deliveries never reached the rules")
         #expect(!dir.read("alerts.ndjson").contains("d-tampered") && !dir.read("alerts.ndjson").contains("d-stale"))
     }
+
+    /// With `state:`, a delivery is answered once a snapshot holds what it added to the detectors: within about a
+    /// second, not a whole checkpoint interval; a restart resumes from that snapshot.
+    @Test(.timeLimit(.minutes(1)))
+    func withStateADeliveryIsAnsweredOnceASnapshotHoldsIt() async throws {
+        let dir = try TemporaryDirectory()
+        let config = try dir.write("pipewatch.yaml", """
+            inputs:
+              webhook:
+                listen: 127.0.0.1:0
+                secrets: [whsec-right]
+                registry: https://mlflow.acme.example
+            rules: {paths: ["\(repositoryRoot.path)/rules"], watch: false}
+            outputs: ["ocsf:file:alerts.ndjson"]
+            state: {path: detectors.state, checkpoint-interval: 1h}
+            """)
+        let running = try RunningDaemon(configuration: config)
+        #expect(running.wait(seconds: 20) { _ in running.daemon.listeningPorts["webhook"] != nil }, "\(running.log)")
+        let webhook = try #require(running.daemon.listeningPorts["webhook"])
+        #expect(!FileManager.default.fileExists(atPath: dir.path("detectors.state")))
+
+        let started = Date()
+        let delivery = try await TestClients.postDelivery(
+            port: webhook, path: "/mlflow", body: Self.trustedSourceBody, secret: "whsec-right", deliveryID: "d-state")
+        let took = Date().timeIntervalSince(started)
+        #expect(delivery.status == 200)
+        #expect(FileManager.default.fileExists(atPath: dir.path("detectors.state")), "answered only once saved")
+        #expect(took < 30, "answered after \(took) s, not after the checkpoint interval")
+        #expect(running.wait(seconds: 5) { $0.stateSnapshots >= 1 })
+        #expect(running.stop())
+
+        let again = try RunningDaemon(configuration: config)
+        #expect(again.wait(seconds: 20) { _ in again.daemon.listeningPorts["webhook"] != nil })
+        #expect(again.log.contains { $0.contains("state: restored from") }, "\(again.log)")
+        #expect(again.stop())
+    }
 }
 
 /// A daemon reading archived files gives the alerts replay gives for them (rules and detectors alike).
