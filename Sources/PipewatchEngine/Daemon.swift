@@ -269,11 +269,18 @@ public final class Daemon: @unchecked Sendable {
             if error.isFatal { throw error }
         }
         guard !batch.isEmpty else { return }
-        // Records per partition: a poll returns runs of one partition, so count runs, not records.
+        // A poll returns runs of one partition: count records per run, and look each run up once in the detector
+        // state's position (records it already holds, read again after a restart or a rebalance, are not fed twice).
+        let position = statePosition
+        let sources = batch.sources
+        var anyInState = false
         var runStart = 0
-        for index in 1...batch.count where index == batch.count || batch.sources[index].partition != batch.sources[runStart].partition {
-            let partition = batch.sources[runStart].partition
+        for index in 1...batch.count where index == batch.count || sources[index].partition != sources[runStart].partition {
+            let partition = sources[runStart].partition
             metrics.recordsRead(index - runStart, topic: partition.topic, partition: partition.partition)
+            let offsets = sources[runStart..<index].lazy.map(\.offset)
+            if position.contains(partition, offset: offsets.min()!) { anyInState = true }
+            statePosition.fed(partition, offset: offsets.max()!)
             runStart = index
         }
         let chunk = batch.chunk
@@ -289,9 +296,10 @@ public final class Daemon: @unchecked Sendable {
         if !decoder.failures.isEmpty { try deadLetter.flush() }
         nextBatch += 1
         recordsOfBatch[nextBatch] = batch.sources
-        // Records the detector state already holds (read again after a restart or a rebalance) are not fed twice.
-        let position = statePosition
-        let sources = batch.sources
+        guard anyInState, detection.detectors != nil else {
+            evaluateAndSubmit(batch: nextBatch, records: batch.count, inState: nil)
+            return
+        }
         let decoder = decoder
         var alreadyInState = 0
         evaluateAndSubmit(batch: nextBatch, records: batch.count) { event in
@@ -301,7 +309,6 @@ public final class Daemon: @unchecked Sendable {
             return held
         }
         statistics.recordsAlreadyInState += alreadyInState
-        for source in sources { statePosition.fed(source.partition, offset: source.offset) }
     }
 
     private func readFiles() throws {
