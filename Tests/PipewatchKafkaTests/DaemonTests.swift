@@ -181,7 +181,9 @@ import Testing
             dir, kafka: kafka, topic: "audit-crash", group: "pw-crash", rule: everySageMakerCallRule,
             outputs: ["ocsf:file:alerts-1.ndjson"])
         let total = 20_000
-        try kafka.produce("audit-crash", CloudTrail.records(0..<total))
+        // Half the records before the first run, the rest while it is down: a fast machine cannot race the first
+        // run to the end of the topic before it is killed.
+        try kafka.produce("audit-crash", CloudTrail.records(0..<total / 2))
 
         // The first run is killed once it has written a good part of the alerts, commits still trailing.
         let first = try ChildProcess(
@@ -198,6 +200,7 @@ import Testing
         // What the group had committed when the first run died (read once its session expired).
         let committed = try committedOffsets(kafka, group: "pw-crash", topic: "audit-crash", partitions: 4)
             .map { max(0, $0) }.reduce(0, +)
+        try kafka.produce("audit-crash", CloudTrail.records(total / 2..<total))
 
         // The second run, same group, another alert file.
         try dir.write("pipewatch.yaml", dir.read("pipewatch.yaml").replacingOccurrences(of: "alerts-1.ndjson", with: "alerts-2.ndjson"))
