@@ -66,6 +66,10 @@ struct FieldValues: Equatable {
     @inline(__always)
     var count: Int { storage.withUnsafeBytes { Int($0.loadUnaligned(as: UInt32.self)) } }
 
+    /// Where the bytes are (valid while this value lives; for prefetching only).
+    @inline(__always)
+    var address: UnsafeRawPointer? { storage.withUnsafeBytes { $0.baseAddress } }
+
     /// Calls `body` with the bytes of value `k`; nil (without calling) when it is absent.
     @inline(__always)
     func withValue<R>(_ k: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
@@ -141,6 +145,8 @@ struct ReorderBuffer {
         var order: UInt64
         var feed: Int32
         var slot: Int32
+        /// The record's values, to prefetch before its release (a hint; the record in its slot keeps them alive).
+        var values: UnsafeRawPointer?
 
         @inline(__always)
         static func precedes(_ a: Key, _ b: Key) -> Bool {
@@ -179,7 +185,7 @@ struct ReorderBuffer {
             slot = Int32(storage.count)
             storage.append(record)
         }
-        let key = Key(time: record.time, order: record.order, feed: record.feed, slot: slot)
+        let key = Key(time: record.time, order: record.order, feed: record.feed, slot: slot, values: record.values.address)
         if fifoHead == fifo.count || !Key.precedes(key, fifo[fifo.count - 1]) {
             fifo.append(key)
             return
@@ -192,6 +198,21 @@ struct ReorderBuffer {
             heap.swapAt(child, parent)
             child = parent
         }
+    }
+
+    /// Starts loading the values of the in-order record `distance` places after the next one.
+    @inline(__always)
+    func prefetchValues(ahead distance: Int) {
+        let k = fifoHead + distance
+        if k < fifo.count { cachePrefetch(fifo[k].values) }
+    }
+
+    /// The feed and values of the in-order record `distance` places after the next one, if any.
+    @inline(__always)
+    func ahead(_ distance: Int) -> (feed: Int32, values: FieldValues)? {
+        let k = fifoHead + distance
+        guard k < fifo.count, let record = storage[Int(fifo[k].slot)] else { return nil }
+        return (record.feed, record.values)
     }
 
     mutating func pop() -> Record? {
@@ -564,6 +585,20 @@ class DetectorOperator {
     /// The group of a record: its group-by values hashed once; a new group gets fresh state.
     @inline(__always)
     final func group(_ values: FieldValues, input: Int) -> Int {
+        buildKey(values, input: input)
+        return groupForScratch()
+    }
+
+    /// Starts loading the table slot of the group of `values`, for a record processed a few records later (a hint:
+    /// changes nothing).
+    final func prefetchGroup(_ values: FieldValues, input: Int) {
+        buildKey(values, input: input)
+        keyScratch.withUnsafeBytes { groups.prefetch(hash: Hash64.hash($0)) }
+    }
+
+    /// The group key of `values` into `keyScratch`.
+    @inline(__always)
+    final func buildKey(_ values: FieldValues, input: Int) {
         keyScratch.removeAll(keepingCapacity: true)
         let slots = keySlots[input]
         if slots.count <= 4 {
@@ -574,7 +609,6 @@ class DetectorOperator {
         } else {
             inputs[input].appendKey(values, to: &keyScratch)
         }
-        return groupForScratch()
     }
 
     @inline(__always)

@@ -508,6 +508,7 @@ public final class DetectorStage {
 
     private func run(to watermark: Int64) {
         while let first = buffer.firstTime, first < watermark {
+            prefetchAhead()
             let record = buffer.pop()!
             for op in closingChains { op.advance(to: record.time) }
             dispatch(record, aggregated: true)
@@ -517,6 +518,20 @@ public final class DetectorStage {
         for op in aggregators {
             if let volume = op as? VolumeDetector { volume.closeBuckets(through: watermark) }
             if let drift = op as? DriftDetector { drift.closeBuckets(through: watermark) }
+        }
+    }
+
+    /// Records wait long enough in the buffer for the cache to lose their values and their groups' state: starts
+    /// loading the values of a record a few releases ahead, and the table slots of the groups of one nearer (whose
+    /// values an earlier call loaded), so that these loads overlap with the work on the records before them.
+    @inline(__always)
+    private func prefetchAhead() {
+        buffer.prefetchValues(ahead: 4)
+        guard let (feed, values) = buffer.ahead(2) else { return }
+        let f = Int(feed)
+        for k in 0..<feeds[f].sequential.count {
+            let (opIndex, input) = feeds[f].sequential[k]
+            operators[opIndex].prefetchGroup(values, input: input)
         }
     }
 

@@ -1,5 +1,16 @@
 import Foundation
 
+/// Asks the CPU to start loading the cache line at `address` into all cache levels (LLVM's prefetch: a hint that
+/// never faults, so a stale address is harmless). For records released long after they were buffered, whose state
+/// the cache has lost by then.
+@_silgen_name("llvm.prefetch.p0")
+func llvmPrefetch(_ address: UnsafeRawPointer, _ write: Int32, _ locality: Int32, _ data: Int32)
+
+@inline(__always)
+func cachePrefetch(_ address: UnsafeRawPointer?) {
+    if let address { llvmPrefetch(address, 0, 3, 1) }
+}
+
 /// A fast 64-bit hash over bytes (eight at a time, then a strong finalizer). Group keys are hashed once per record.
 public enum Hash64 {
     @inline(__always)
@@ -192,6 +203,12 @@ struct GroupTable {
             }
             slot = (slot + 1) & mask
         }
+    }
+
+    /// Starts loading the slot where a lookup of `hash` begins.
+    @inline(__always)
+    func prefetch(hash: UInt64) {
+        slots.withUnsafeBytes { cachePrefetch($0.baseAddress! + 8 * (Int(truncatingIfNeeded: hash) & mask)) }
     }
 
     /// The index of the key, inserting it when new.
