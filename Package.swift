@@ -32,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // A blocking OpenSSL client for syslog over TLS (RFC 5425) on a socket the sink connected.
         .target(name: "CTLSClient", dependencies: ["COpenSSL"]),
+        // CPU cache hints (prefetch) for the detector stage's hot loop; Swift has no public spelling of them.
+        .target(name: "CCacheHints"),
 
         // The parser core: record framing and a tape document with zero-copy field access.
         .target(name: "PipewatchJSON", swiftSettings: hotPath),
@@ -48,7 +50,7 @@ let package = Package(
         ]),
         // Correlations and statistical detectors in event time: windows, watermarks, tuning, state snapshots.
         .target(name: "PipewatchDetectors", dependencies: [
-            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput",
+            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "CCacheHints",
         ], swiftSettings: hotPath),
         // Inputs, decompression, batching and the pipeline.
         .target(name: "PipewatchEngine", dependencies: [

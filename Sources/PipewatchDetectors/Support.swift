@@ -1,14 +1,11 @@
+import CCacheHints
 import Foundation
 
-/// Asks the CPU to start loading the cache line at `address` into all cache levels (LLVM's prefetch: a hint that
-/// never faults, so a stale address is harmless). For records released long after they were buffered, whose state
-/// the cache has lost by then.
-@_silgen_name("llvm.prefetch.p0")
-func llvmPrefetch(_ address: UnsafeRawPointer, _ write: Int32, _ locality: Int32, _ data: Int32)
-
+/// Asks the CPU to start loading the cache line at `address` (a hint that never faults, so a stale address is
+/// harmless). For records released long after they were buffered, whose state the cache has lost by then.
 @inline(__always)
 func cachePrefetch(_ address: UnsafeRawPointer?) {
-    if let address { llvmPrefetch(address, 0, 3, 1) }
+    if let address { pw_prefetch_read(address) }
 }
 
 /// A fast 64-bit hash over bytes (eight at a time, then a strong finalizer). Group keys are hashed once per record.
