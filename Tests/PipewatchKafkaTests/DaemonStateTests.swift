@@ -6,15 +6,10 @@ import Testing
 /// belong to one of 11 principals, and the first of each block is a `CreateTrainingJob`, so each principal creates a
 /// training job every 55 s. `CreateEndpoint` on n % 5 == 2, as in `CloudTrail.record`.
 enum TimedCloudTrail {
-    static let start = Date(timeIntervalSince1970: 1_793_664_000)  // 2026-11-03T00:00:00Z
-
+    /// Record `n`, for n below a day's seconds.
     static func record(_ n: Int) -> String {
-        let names = ["CreateTrainingJob", "CreateModel", "CreateEndpoint", "InvokeEndpoint", "DeleteModel"]
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let time = formatter.string(from: start.addingTimeInterval(Double(n)))
-        let principal = "run-\((n / 5) % 11)"
-        return #"{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:\#(principal)","arn":"arn:aws:sts::111122223333:assumed-role/SageMakerPipelineExecutionRole/\#(principal)","accountId":"111122223333"},"eventTime":"\#(time)","eventSource":"sagemaker.amazonaws.com","eventName":"\#(names[n % names.count])","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"Boto3/1.34.0","requestParameters":{"trainingJobName":"job-\#(n)"},"responseElements":null,"requestID":"req-\#(n)","eventID":"evt-\#(n)","eventType":"AwsApiCall","recipientAccountId":"111122223333"}"#
+        let time = String(format: "2026-11-03T%02d:%02d:%02dZ", n / 3600, n / 60 % 60, n % 60)
+        return CloudTrail.record(n, time: time, principal: "run-\((n / 5) % 11)")
     }
 
     static func records(_ range: Range<Int>) -> [String] { range.map(record) }
@@ -154,7 +149,7 @@ func correlationAlerts(in text: String) -> [String] {
         let kafka = try MockKafka()
         try kafka.createTopic("state-gate", partitions: 1)
         let dir = try TemporaryDirectory()
-        // Snapshots so rare that none is due while the test looks: only the acknowledged alone may not commit.
+        // Snapshots so rare that none is due while the test looks: acknowledged alerts alone must not commit.
         let config = try daemonConfiguration(
             dir, kafka: kafka, topic: "state-gate", group: "pw-state-gate", rule: trainingBurstRules,
             outputs: ["ocsf:file:alerts.ndjson"], extra: "allowed-lateness: 1m\nstate: {path: detectors.state, checkpoint-interval: 1h}")

@@ -81,9 +81,15 @@ final class MockKafka {
 
 /// Realistic CloudTrail records (~450 bytes each), numbered.
 enum CloudTrail {
+    static let eventNames = ["CreateTrainingJob", "CreateModel", "CreateEndpoint", "InvokeEndpoint", "DeleteModel"]
+
     static func record(_ n: Int) -> String {
-        let names = ["CreateTrainingJob", "CreateModel", "CreateEndpoint", "InvokeEndpoint", "DeleteModel"]
-        return #"{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:run-\#(n)","arn":"arn:aws:sts::111122223333:assumed-role/SageMakerPipelineExecutionRole/run-\#(n)","accountId":"111122223333"},"eventTime":"2026-11-03T10:\#(String(format: "%02d", n % 60)):00Z","eventSource":"sagemaker.amazonaws.com","eventName":"\#(names[n % names.count])","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"Boto3/1.34.0","requestParameters":{"trainingJobName":"job-\#(n)"},"responseElements":null,"requestID":"req-\#(n)","eventID":"evt-\#(n)","eventType":"AwsApiCall","recipientAccountId":"111122223333"}"#
+        record(n, time: "2026-11-03T10:\(String(format: "%02d", n % 60)):00Z", principal: "run-\(n)")
+    }
+
+    /// Record `n` (its event name, request and event ids) at `time`, by the pipeline role's session `principal`.
+    static func record(_ n: Int, time: String, principal: String) -> String {
+        #"{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:\#(principal)","arn":"arn:aws:sts::111122223333:assumed-role/SageMakerPipelineExecutionRole/\#(principal)","accountId":"111122223333"},"eventTime":"\#(time)","eventSource":"sagemaker.amazonaws.com","eventName":"\#(eventNames[n % eventNames.count])","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"Boto3/1.34.0","requestParameters":{"trainingJobName":"job-\#(n)"},"responseElements":null,"requestID":"req-\#(n)","eventID":"evt-\#(n)","eventType":"AwsApiCall","recipientAccountId":"111122223333"}"#
     }
 
     static func records(_ range: Range<Int>) -> [String] { range.map(record) }
