@@ -70,6 +70,15 @@ extension RuleLoader {
         return value
     }
 
+    /// One of an enumeration's cases by its name; the problem lists them all.
+    mutating func readChoice<Choice: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ file: String, _ what: String) -> Choice?
+    where Choice.RawValue == String {
+        if let choice = node.text.flatMap(Choice.init(rawValue:)) { return choice }
+        let names = Choice.allCases.map(\.rawValue)
+        problem(file, node.line, "\(what) must be \(names.dropLast().joined(separator: ", ")) or \(names.last!)")
+        return nil
+    }
+
     mutating func readInteger(_ node: YAMLNode, _ file: String, _ what: String, minimum: Int = 1) -> Int? {
         guard let text = node.text, let value = Int(text), value >= minimum else {
             problem(file, node.line, "\(what) must be a whole number of at least \(minimum), not '\(node.text ?? node.kindName)'")
@@ -365,11 +374,7 @@ extension RuleLoader {
             case "bucket":
                 parameters.bucket = readDuration(value, file, "bucket") ?? parameters.bucket
             case "baseline":
-                if let baseline = value.text.flatMap(DetectorParameters.Baseline.init(rawValue:)) {
-                    parameters.baseline = baseline
-                } else {
-                    problem(file, value.line, "baseline must be ewma or seasonal")
-                }
+                parameters.baseline = readChoice(value, file, "baseline") ?? parameters.baseline
             case "alpha":
                 if let alpha = readNumber(value, file, "alpha") {
                     if alpha > 0 && alpha <= 1 { parameters.alpha = alpha } else { problem(file, value.line, "alpha must be in (0, 1]") }
@@ -383,11 +388,7 @@ extension RuleLoader {
             case "signal_threshold":
                 signalThreshold = readNumber(value, file, "signal_threshold")
             case "direction":
-                if let direction = value.text.flatMap(DetectorParameters.Direction.init(rawValue:)) {
-                    parameters.direction = direction
-                } else {
-                    problem(file, value.line, "direction must be up, down or both")
-                }
+                parameters.direction = readChoice(value, file, "direction") ?? parameters.direction
             case "min_sigma":
                 if let sigma = readNumber(value, file, "min_sigma") {
                     if sigma >= 0 { parameters.minSigma = sigma } else { problem(file, value.line, "min_sigma must not be negative") }
@@ -400,11 +401,7 @@ extension RuleLoader {
             case "max_values":
                 parameters.maxValues = readInteger(value, file, "max_values") ?? parameters.maxValues
             case "metric":
-                if let metric = value.text.flatMap(DetectorParameters.Metric.init(rawValue:)) {
-                    parameters.metric = metric
-                } else {
-                    problem(file, value.line, "metric must be psi or js")
-                }
+                parameters.metric = readChoice(value, file, "metric") ?? parameters.metric
             case "max_categories":
                 parameters.maxCategories = readInteger(value, file, "max_categories", minimum: 2) ?? parameters.maxCategories
             case "min_count":
@@ -413,11 +410,7 @@ extension RuleLoader {
                 parameters.tolerance = readInteger(value, file, "tolerance", minimum: 0) ?? parameters.tolerance
                 if parameters.tolerance > 12 { problem(file, value.line, "tolerance is at most 12 hours") }
             case "profile":
-                if let profile = value.text.flatMap(DetectorParameters.Profile.init(rawValue:)) {
-                    parameters.profile = profile
-                } else {
-                    problem(file, value.line, "profile must be daily or weekly")
-                }
+                parameters.profile = readChoice(value, file, "profile") ?? parameters.profile
             case "min_events":
                 parameters.minEvents = readInteger(value, file, "min_events") ?? parameters.minEvents
             case "utc_offset":

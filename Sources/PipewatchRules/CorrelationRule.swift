@@ -218,10 +218,10 @@ public enum DetectorType: String, Sendable, CaseIterable {
 
 /// Parameters of a statistical detector; each type reads its own (defaults in `DetectorRule`'s documentation).
 public struct DetectorParameters: Sendable, Equatable {
-    public enum Baseline: String, Sendable { case ewma, seasonal }
-    public enum Direction: String, Sendable { case up, down, both }
-    public enum Metric: String, Sendable { case psi, js }
-    public enum Profile: String, Sendable { case daily, weekly }
+    public enum Baseline: String, Sendable, CaseIterable { case ewma, seasonal }
+    public enum Direction: String, Sendable, CaseIterable { case up, down, both }
+    public enum Metric: String, Sendable, CaseIterable { case psi, js }
+    public enum Profile: String, Sendable, CaseIterable { case daily, weekly }
 
     /// volume, drift: bucket length.
     public var bucket: Int64 = 3_600_000

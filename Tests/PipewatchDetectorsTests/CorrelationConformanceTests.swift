@@ -550,6 +550,19 @@ func kindRecord(_ kind: String, at time: Int64, _ fields: [String: String] = [:]
         }
     }
 
+    @Test func detectorChoicesNameTheirCases() {
+        let cases: [(String, String)] = [
+            ("type: volume, rules: [b], bucket: 1h, baseline: median", "baseline must be ewma or seasonal"),
+            ("type: volume, rules: [b], bucket: 1h, direction: sideways", "direction must be up, down or both"),
+            ("type: drift, rules: [b], field: f, bucket: 1h, metric: kl", "metric must be psi or js"),
+            ("type: outside_hours, rules: [b], profile: monthly", "profile must be daily or weekly"),
+        ]
+        for (section, expected) in cases {
+            let found = problems(Self.base + "\n---\ntitle: d\nid: d\ndetector: {" + section + "}")
+            #expect(found.count == 1 && found[0].hasPrefix("c.yml:") && found[0].contains(expected), "\(section): \(found)")
+        }
+    }
+
     @Test func cyclesAreRefused() {
         let yaml = Self.base + """
 
