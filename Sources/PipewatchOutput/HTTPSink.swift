@@ -150,8 +150,8 @@ public final class HTTPSink: AlertSink, @unchecked Sendable {
         client = nil
     }
 
-    /// One gzip member of `bytes`.
-    static func gzip(_ bytes: [UInt8]) -> [UInt8] {
+    /// One gzip member of `bytes` (zlib's deflate with a gzip wrapper).
+    public static func gzip(_ bytes: [UInt8]) -> [UInt8] {
         var stream = z_stream()
         deflateInit2_(&stream, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         defer { deflateEnd(&stream) }
@@ -163,7 +163,8 @@ public final class HTTPSink: AlertSink, @unchecked Sendable {
                 stream.avail_in = UInt32(inBuffer.count)
                 stream.next_out = outBuffer.baseAddress
                 stream.avail_out = UInt32(outBuffer.count)
-                _ = deflate(&stream, Z_FINISH)
+                // The output holds deflateBound: one call finishes the stream.
+                precondition(deflate(&stream, Z_FINISH) == Z_STREAM_END)
                 return outBuffer.count - Int(stream.avail_out)
             }
         }

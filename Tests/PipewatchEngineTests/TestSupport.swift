@@ -1,29 +1,12 @@
-import CZlib
 import CZstd
 import Foundation
+import PipewatchOutput
 @_exported import PipewatchTestSupport
 import Testing
 
 enum Compressor {
-    /// One gzip member of `bytes` (zlib's deflate with a gzip wrapper).
-    static func gzip(_ bytes: [UInt8]) -> [UInt8] {
-        var stream = z_stream()
-        deflateInit2_(&stream, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        defer { deflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 64)
-        var input = bytes
-        let written = input.withUnsafeMutableBufferPointer { inBuffer in
-            output.withUnsafeMutableBufferPointer { outBuffer in
-                stream.next_in = inBuffer.baseAddress
-                stream.avail_in = UInt32(inBuffer.count)
-                stream.next_out = outBuffer.baseAddress
-                stream.avail_out = UInt32(outBuffer.count)
-                precondition(deflate(&stream, Z_FINISH) == Z_STREAM_END)
-                return outBuffer.count - Int(stream.avail_out)
-            }
-        }
-        return Array(output[0..<written])
-    }
+    /// One gzip member of `bytes`, as the HTTP sink compresses its bodies.
+    static func gzip(_ bytes: [UInt8]) -> [UInt8] { HTTPSink.gzip(bytes) }
 
     /// One zstd frame of `bytes`.
     static func zstd(_ bytes: [UInt8]) -> [UInt8] {
