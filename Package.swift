@@ -84,7 +84,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         // What several test targets share: scratch directories, child processes, loopback ports.
         .target(
-            name: "PipewatchTestSupport", dependencies: ["PipewatchEngine"], path: "Tests/PipewatchTestSupport",
+            name: "PipewatchTestSupport", dependencies: ["PipewatchEngine", "PipewatchOutput"], path: "Tests/PipewatchTestSupport",
             exclude: ["Collector"]),
         .testTarget(
             name: "PipewatchOutputTests",

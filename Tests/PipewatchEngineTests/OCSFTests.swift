@@ -5,26 +5,12 @@ import PipewatchOutput
 import Testing
 
 @Suite struct OCSFTests {
-    /// Decodes one record into an alert for `rule`.
-    func alert(_ record: String, rule: AlertRule) throws -> Alert {
-        let dir = try TemporaryDirectory()
-        let path = try dir.write("one.ndjson", record + "\n")
-        let reader = RecordReader()
-        let decoder = EventDecoder()
-        var alerts: [Alert] = []
-        _ = reader.read(path) { chunk in
-            decoder.decode(chunk)
-            decoder.forEachView { _, view in alerts.append(Alert(rule: rule, view: view)) }
-        }
-        return try #require(alerts.first)
-    }
-
     let rule = AlertRule(
         id: "5f0e8d6e-4b8a-4b1e-9d3a-2c1f0a9b7e61", title: "Training job \"without\" isolation", level: .high,
         description: "desc", tags: ["attack.t1078.004", "attack.defense-evasion", "attack.g0016"])
 
     @Test func detectionFindingHasTheRequiredShape() throws {
-        let alert = try alert(SampleRecords.cloudTrail(7), rule: rule)
+        let alert = try makeAlert(SampleRecords.cloudTrail(7), rule: rule)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(OCSFDetectionFinding.format(alert))) as? [String: Any])
         #expect(object["class_uid"] as? Int == 2004)
         #expect(object["activity_id"] as? Int == 1)
@@ -52,12 +38,12 @@ import Testing
     }
 
     @Test func findingUIDIsDeterministicPerRuleAndEvent() throws {
-        let a = try alert(SampleRecords.cloudTrail(1), rule: rule)
-        let again = try alert(SampleRecords.cloudTrail(1), rule: rule)
-        let other = try alert(SampleRecords.cloudTrail(2), rule: rule)
+        let a = try makeAlert(SampleRecords.cloudTrail(1), rule: rule)
+        let again = try makeAlert(SampleRecords.cloudTrail(1), rule: rule)
+        let other = try makeAlert(SampleRecords.cloudTrail(2), rule: rule)
         var otherRule = rule
         otherRule.id = "another"
-        let otherRuleAlert = try alert(SampleRecords.cloudTrail(1), rule: otherRule)
+        let otherRuleAlert = try makeAlert(SampleRecords.cloudTrail(1), rule: otherRule)
         #expect(a.uid == again.uid)
         #expect(a.uid != other.uid)
         #expect(a.uid != otherRuleAlert.uid)

@@ -7,16 +7,7 @@ import Testing
 
 /// Decodes one record (one JSON line) into an alert for `rule`.
 func makeAlert(_ record: String, rule: AlertRule = HostileRecords.rule) throws -> Alert {
-    let dir = try TemporaryDirectory()
-    let path = try dir.write("one.ndjson", record + "\n")
-    let reader = RecordReader()
-    let decoder = EventDecoder()
-    var alerts: [Alert] = []
-    _ = reader.read(path) { chunk in
-        decoder.decode(chunk)
-        decoder.forEachView { _, view in alerts.append(Alert(rule: rule, view: view)) }
-    }
-    return try #require(alerts.first)
+    try PipewatchTestSupport.makeAlert(record, rule: rule)
 }
 
 /// Realistic records whose attacker-controllable fields carry the characters that break SIEM formats: pipes,
