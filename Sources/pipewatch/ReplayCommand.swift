@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import PipewatchDetectors
-import PipewatchEngine
 import PipewatchEvents
+import PipewatchInputs
 import PipewatchOutput
+import PipewatchPipeline
 import PipewatchRules
 
 extension AlertFormat: ExpressibleByArgument {}
