@@ -152,3 +152,13 @@ enum AWSIdentity {
         return "aws"
     }
 }
+
+extension Event {
+    /// An empty string names nobody (CloudTrail writes `"principalId": ""` for S3's anonymous requester, GCP may
+    /// leave a redacted email empty).
+    mutating func dropEmptyActorNames() {
+        if self[.actorPrincipal].isPresent && self[.actorPrincipal].length == 0 { self[.actorPrincipal] = .missing }
+        if self[.actorPerson].isPresent && self[.actorPerson].length == 0 { self[.actorPerson] = .missing }
+        if self[.actorSession].isPresent && self[.actorSession].length == 0 { self[.actorSession] = .missing }
+    }
+}

@@ -194,6 +194,7 @@ extension Normalizer {
             event[.actorPrincipal] = firstText(doc, arn, principalId, userName)
         }
         if let kind { event[.actorKind] = arena.constant(kind.constant) }
+        event.dropEmptyActorNames()
     }
 
     /// Another account's caller as the resource owner's trail sees it: an account id, or a principal id

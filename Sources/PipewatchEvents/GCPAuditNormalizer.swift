@@ -133,7 +133,8 @@ extension Normalizer {
     /// principal of the delegation chain when it is a human's, else the principal when it is a human's.
     func fillGCPActor(_ doc: JSONDocument, _ authentication: UInt32, _ arena: TextArena, _ event: inout Event) {
         let email = doc.member(authentication, "principalEmail") ?? 0
-        let principal = text(doc, email).isPresent ? email : doc.member(authentication, "principalSubject") ?? 0
+        let principal = email != 0 && doc[email].kind == .string && doc[email].byteCount > 0
+            ? email : doc.member(authentication, "principalSubject") ?? 0
         event[.actorPrincipal] = text(doc, principal)
         let kind = withString(doc, principal, ActorKind.ofGCPPrincipal) ?? nil
 
@@ -155,6 +156,7 @@ extension Normalizer {
         }
         let decided: ActorKind? = event[.actorPerson].isPresent ? .human : kind
         if let decided { event[.actorKind] = arena.constant(decided.constant) }
+        event.dropEmptyActorNames()
     }
 
     private func gcpPerson(_ doc: JSONDocument, _ index: UInt32, _ arena: TextArena) -> TextRef {

@@ -137,6 +137,7 @@ extension Normalizer {
         let credential = extra != 0 ? firstElement(doc, doc.member(extra, "authentication.kubernetes.io/credential-id")) : 0
         event[.actorSession] = firstText(doc, sessionName, credential)
         if event[.actorSession].isPresent && event[.actorSession].length == 0 { event[.actorSession] = text(doc, credential) }
+        defer { event.dropEmptyActorNames() }
 
         // Who authenticated: their kind and, for a human, who they are.
         var authenticatedKind = withString(doc, username, ActorKind.ofKubernetesUser)

@@ -57,6 +57,7 @@ extension Normalizer {
         event[.actorUser] = text(doc, inner[d.user_id.rawValue])
         // MLflow says nothing of who a user is: the principal only, no person or kind.
         event[.actorPrincipal] = event[.actorUser]
+        event.dropEmptyActorNames()
 
         let source = inner[d.source.rawValue]
         event[.mlArtifactURI] = artifactURI(doc, source, arena)

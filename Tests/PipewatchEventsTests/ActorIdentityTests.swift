@@ -143,6 +143,11 @@ struct CloudTrailActorTests {
         #expect(r[.actorSession] == "SageMaker-pipeline-run-r8w2n5j0v6t3")
         #expect(r[.actorKind] == "workload")
 
+        let account = try actor(#"{"type":"AWSAccount","principalId":"","accountId":"444455556666"}"#)
+        #expect(account[.actorPrincipal] == "444455556666")
+        #expect(account[.actorSession] == nil)
+        #expect(account[.actorKind] == nil)
+
         let user = try actor(#"{"type":"AWSAccount","principalId":"AIDAQX6PMTAWPEXAMPLE","accountId":"444455556666"}"#)
         #expect(user[.actorPrincipal] == "AIDAQX6PMTAWPEXAMPLE")
         #expect(user[.actorKind] == "human")
@@ -335,6 +340,11 @@ struct GCPActorTests {
         #expect(r[.actorUser] == r[.actorPrincipal])
         #expect(r[.actorPerson] == "alice@acme.example")
         #expect(r[.actorKind] == "human")
+
+        // An empty email names nobody: the subject is the principal.
+        let emptyEmail = try actor(#"{"principalEmail":"","principalSubject":"principal://iam.googleapis.com/locations/global/workforcePools/acme-okta/subject/alice@acme.example"}"#)
+        #expect(emptyEmail[.actorPrincipal] == r[.actorPrincipal])
+        #expect(emptyEmail[.actorPerson] == "alice@acme.example")
     }
 
     @Test("workload identity federation: pool subjects are workloads, directly or through a service account")
