@@ -82,7 +82,11 @@ public enum ECSFormatter {
             w.endObject()
         }
 
-        let relatedUsers = alert[.actorUser].map { [$0] } ?? []
+        // Every name of the actor: the identity, the stable principal, the person behind it.
+        var relatedUsers: [String] = []
+        for field in [EventField.actorUser, .actorPrincipal, .actorPerson] {
+            if let user = alert[field], !relatedUsers.contains(user) { relatedUsers.append(user) }
+        }
         let relatedIPs = alert[.srcIP].flatMap { FormatSupport.isIPLiteral($0) ? [$0] : nil } ?? []
         if !relatedUsers.isEmpty || !relatedIPs.isEmpty {
             w.key("related")

@@ -97,8 +97,12 @@ public enum OCSFDetectionFinding {
             if let type = alert[.actorUserType] { w.key("type"); w.string(type) }
             w.endObject()
             if let invoker = alert[.actorImpersonatedBy] { w.key("invoked_by"); w.string(invoker) }
-            if let issuer = alert[.actorSessionIssuer] {
-                w.key("session"); w.beginObject(); w.key("issuer"); w.string(issuer); w.endObject()
+            if alert[.actorSession] != nil || alert[.actorSessionIssuer] != nil {
+                w.key("session")
+                w.beginObject()
+                if let session = alert[.actorSession] { w.key("uid"); w.string(session) }
+                if let issuer = alert[.actorSessionIssuer] { w.key("issuer"); w.string(issuer) }
+                w.endObject()
             }
             w.endObject()
         }

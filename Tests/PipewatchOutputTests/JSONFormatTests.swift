@@ -45,6 +45,8 @@ import Testing
         #expect((threat["tactic"] as? [String: Any])?["name"] as? [String] == ["Defense Evasion"])
         let embedded = try #require((doc["pipewatch"] as? [String: Any])?["event"] as? [String: Any])
         #expect(NSDictionary(dictionary: embedded).isEqual(to: try jsonObject(alert.eventJSON)))
+        // related.user: the user, then the person (the principal is the user's ARN: not repeated).
+        #expect((doc["related"] as? [String: Any])?["user"] as? [String] == [#"arn:aws:iam::111122223333:user/ops=admin|x\y"#, "ops"])
     }
 
     @Test func kubernetesDocumentHasOrchestratorFields() throws {

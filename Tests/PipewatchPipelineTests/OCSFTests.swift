@@ -36,6 +36,21 @@ import Testing
         #expect((object["cloud"] as? [String: Any])?["region"] as? String == "us-east-1")
     }
 
+    @Test func actorCarriesTheSessionAndTheEvidenceTheIdentityFields() throws {
+        let alert = try makeAlert(SampleRecords.cloudTrail(7), rule: rule)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(OCSFDetectionFinding.format(alert))) as? [String: Any])
+        let evidence = try #require((object["evidences"] as? [[String: Any]])?.first)
+        let actor = try #require(evidence["actor"] as? [String: Any])
+        #expect((actor["user"] as? [String: Any])?["uid"] as? String == "arn:aws:sts::111122223333:assumed-role/SageMakerPipelineExecutionRole/run-7")
+        #expect((actor["session"] as? [String: Any])?["uid"] as? String == "run-7")
+        // The record has no sessionIssuer: no issuer is made up.
+        #expect((actor["session"] as? [String: Any])?["issuer"] == nil)
+        let normalized = try #require((evidence["data"] as? [String: Any])?["actor"] as? [String: Any])
+        #expect(normalized["principal"] as? String == "arn:aws:iam::111122223333:role/SageMakerPipelineExecutionRole")
+        #expect(normalized["kind"] as? String == "workload")
+        #expect(normalized["session"] as? String == "run-7")
+    }
+
     @Test func findingUIDIsDeterministicPerRuleAndEvent() throws {
         let a = try makeAlert(SampleRecords.cloudTrail(1), rule: rule)
         let again = try makeAlert(SampleRecords.cloudTrail(1), rule: rule)
