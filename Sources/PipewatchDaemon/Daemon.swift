@@ -40,6 +40,7 @@ public final class Daemon: @unchecked Sendable {
     /// Webhook deliveries behind each batch in flight: answered 2xx once the batch is acknowledged.
     private var deliveriesOfBatch: [UInt64: [WebhookInbox.Delivery]] = [:]
     private var lastMetrics = Date.distantPast
+    private var lastDetectorMetrics = Date.distantPast
     private var reportedAlertsPerRule: [Int] = []
     private var reportedSinkFailures: [Int] = []
 
@@ -156,6 +157,10 @@ public final class Daemon: @unchecked Sendable {
         log("rules: \(detection.ruleSet.rules.count) loaded; outputs: "
             + outputs.queues.map(\.sink.name).joined(separator: ", "))
         try restoreState()
+        metrics.declare(
+            sinks: outputs.queues.map(\.sink.name),
+            badRecordStages: [RecordFailure.Stage.framing, .parse, .normalize].map(\.rawValue),
+            webhook: configuration.webhook != nil, stateSnapshots: checkpoints != nil && detection.detectors != nil)
         if let kafka = configuration.kafka {
             let consumer = try KafkaConsumer(kafka.consumer)
             consumer.beforeRevoke = { [unowned self] partitions in self.finishInFlight(before: "revoking \(partitions.count) partition(s)") }
@@ -355,6 +360,7 @@ public final class Daemon: @unchecked Sendable {
         for event in decoder.events { perSource[Int(event.source.rawValue)] += 1 }
         for source in EventSource.allCases where perSource[Int(source.rawValue)] > 0 {
             metrics.recordsRead(perSource[Int(source.rawValue)], source: source.name)
+            metrics.eventsArrived(source: source.name)
         }
         var failuresPerStage: [String: Int] = [:]
         for failure in decoder.failures { failuresPerStage[failure.stage.rawValue, default: 0] += 1 }
@@ -434,6 +440,7 @@ public final class Daemon: @unchecked Sendable {
             if !durable.isEmpty { stateSaved(checkpoints) }
             for id in durable { finish(batch: id) }
         } catch {
+            metrics.stateSaveFailed()
             log("state: cannot save, commits wait for the next snapshot: \(error)")
         }
     }
@@ -446,6 +453,7 @@ public final class Daemon: @unchecked Sendable {
             for id in try checkpoints.saveNow(stage: stage, position: statePosition, lastBatch: nextBatch) { finish(batch: id) }
             stateSaved(checkpoints)
         } catch {
+            metrics.stateSaveFailed()
             log("state: cannot save: \(error)")
         }
     }
@@ -500,7 +508,9 @@ public final class Daemon: @unchecked Sendable {
                 metrics.sinkFailures(counts.failedAttempts - reportedSinkFailures[k], sink: queue.sink.name)
                 reportedSinkFailures[k] = counts.failedAttempts
             }
+            metrics.sinkDeadLettered(total: counts.deadLettered, sink: queue.sink.name)
         }
+        publishDetectorStateMetrics()
         if let consumer {
             let committed = consumer.confirmedCommits
             for (partition, high) in consumer.highWatermarks() {
@@ -511,6 +521,14 @@ public final class Daemon: @unchecked Sendable {
                 metrics.committedOffset(offset, topic: partition.topic, partition: partition.partition)
             }
         }
+    }
+
+    /// The detector stage's size, every 10 s at most: its memory estimate walks every group, too much for every
+    /// half second with millions of them, and scrapes are 15 s or more apart.
+    private func publishDetectorStateMetrics() {
+        guard let stage = detection.detectors, Date().timeIntervalSince(lastDetectorMetrics) >= 10 else { return }
+        lastDetectorMetrics = Date()
+        metrics.detectorState(bytes: stage.stateBytes, groups: stage.liveGroups, bufferedRecords: stage.bufferedRecords)
     }
 
     private func shutDown() {
