@@ -65,11 +65,12 @@ final class PrometheusServer {
         }
     }
 
-    /// Polls `condition` every 500 ms for at most `seconds`.
+    /// Polls `condition` every 500 ms for at most `seconds`. An error before the deadline (Prometheus still
+    /// starting, its API not answering JSON yet) counts as not yet; at the deadline it is thrown.
     func waitFor(seconds: Double, _ condition: () throws -> Bool) throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if try condition() { return true }
+            if (try? condition()) == true { return true }
             usleep(500_000)
         }
         return try condition()
