@@ -15,6 +15,8 @@ import Synchronization
 /// | metric | type | labels |
 /// |---|---|---|
 /// | `pipewatch_records_total` | counter | source (`aws.cloudtrail`, `k8s.audit`, `gcp.audit`, `mlflow.webhook`) |
+/// | `pipewatch_source_last_event_age_seconds` | gauge | source: wall-clock seconds since its latest record arrived |
+/// | `pipewatch_late_records_total` | counter | — (records the detectors got behind the release) |
 /// | `pipewatch_kafka_records_total` | counter | topic, partition |
 /// | `pipewatch_bad_records_total` | counter | stage (`framing`, `parse`, `normalize`) |
 /// | `pipewatch_alerts_total` | counter | rule |
@@ -113,6 +115,16 @@ public final class PipewatchMetrics: Sendable {
     }
 
     // MARK: - Detector state
+
+    /// Wall-clock seconds since a source's latest record arrived (set with the other gauges, twice a second).
+    public func sourceLastEventAge(_ seconds: Double, source: String) {
+        gauge("pipewatch_source_last_event_age_seconds", ["source": source]).record(seconds)
+    }
+
+    /// Records of one batch that arrived behind the detectors' release (reported as late).
+    public func lateRecords(_ count: Int) {
+        counter("pipewatch_late_records_total", [:]).increment(by: count)
+    }
 
     /// A durable snapshot of the detector state, and its size.
     public func stateSaved(bytes: Int) {
