@@ -105,6 +105,11 @@ public final class Daemon: @unchecked Sendable {
         let ruleSet = try Daemon.loadRules(configuration.rules)
         var options = configuration.detectorOptions
         options.expectedSources = InputSources.sniff(configuration.files)
+        // Files alone are replay: their sources go idle by event time, as replay's do (the wall clock marks the
+        // sources of live inputs instead).
+        if configuration.kafka == nil && configuration.webhook == nil && configuration.idleTimeout != nil {
+            options.idleTimeout = options.allowedLateness
+        }
         detectorOptions = options
         detection = Detection(ruleSet: ruleSet, detectorOptions: options)
         ruleFingerprint = Daemon.fingerprint(configuration.rules)
