@@ -173,6 +173,12 @@ public final class Daemon: @unchecked Sendable {
         log("rules: \(detection.ruleSet.rules.count) loaded; outputs: "
             + outputs.queues.map(\.sink.name).joined(separator: ", "))
         try restoreState()
+        if let stage = detection.detectors, let lead = stage.lead {
+            // Restored: the sources of the state count from now, and go idle if they send nothing.
+            let now = Date()
+            for source in EventSource.allCases where stage.latestTime(of: source) != nil { lastArrival[Int(source.rawValue)] = now }
+            lastAnyArrival = (now, lead)
+        }
         if let kafka = configuration.kafka {
             let consumer = try KafkaConsumer(kafka.consumer)
             consumer.beforeRevoke = { [unowned self] partitions in self.finishInFlight(before: "revoking \(partitions.count) partition(s)") }
