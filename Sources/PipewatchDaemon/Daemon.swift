@@ -114,6 +114,7 @@ public final class Daemon: @unchecked Sendable {
         detection = Detection(ruleSet: ruleSet, detectorOptions: options)
         ruleFingerprint = Daemon.fingerprint(configuration.rules)
         checkpoints = configuration.state.map { DetectorCheckpoints(path: $0.path, interval: $0.checkpointInterval) }
+        lateOutput = try configuration.latePath.map { try OutputFile(path: $0) }
         if let destination = configuration.deadLetter, destination.hasPrefix("kafka://") {
             deadLetter = DeadLetterOutput(topic: try KafkaSink(try KafkaSinkConfiguration(parsing: destination)))
         } else {
@@ -130,7 +131,6 @@ public final class Daemon: @unchecked Sendable {
             onDelivered: { [metrics] sink, latency in metrics.sinkDelivered(sink: sink, latency: latency) })
         reportedAlertsPerRule = detection.alertsPerRule
         reportedSinkFailures = outputs.queues.map { _ in 0 }
-        lateOutput = try configuration.latePath.map { try OutputFile(path: $0) }
     }
 
     /// Compiles the configured rules; throws with every problem if any rule file is bad.
@@ -422,8 +422,8 @@ public final class Daemon: @unchecked Sendable {
             changed = true
             log("source \(source.name): no record for \(timeout) s; it no longer holds event time back until its next record")
         }
-        if let (wall, lead) = lastAnyArrival, now.timeIntervalSince(wall) >= timeout {
-            stage.advanceIdle(to: lead + Int64(now.timeIntervalSince(wall) * 1000))
+        if let last = lastAnyArrival, now.timeIntervalSince(last.wall) >= timeout {
+            stage.advanceIdle(to: last.lead + Int64(now.timeIntervalSince(last.wall) * 1000))
             changed = true
         }
         guard changed else { return }

@@ -1,4 +1,5 @@
 import Foundation
+import PipewatchEvents
 import PipewatchJSON
 import PipewatchRules
 

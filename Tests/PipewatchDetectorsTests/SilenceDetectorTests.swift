@@ -121,7 +121,7 @@ func silenceStream() -> (cloudTrail: [(time: Int64, record: String)], mlflow: [(
     }
 
     @Test func aSilentGroupIsForgottenAfterExpire() {
-        let rule = silenceRule.replacingOccurrences(of: "after: 30m", with: "after: 30m\n        expire: 1h")
+        let rule = silenceRule.replacingOccurrences(of: "after: 30m", with: "after: 30m\n    expire: 1h")
         let harness = StageHarness(rule, idleTimeout: 5 * minute)
         harness.feed(Self.sorted, batchSize: 10)
         // MLflow's group was forgotten an hour after its last event: its return at 04:00 is a new group, no alert.
