@@ -131,12 +131,12 @@ private func alertKeys(_ text: String) throws -> [String] {
         // The metrics say how long each source has been quiet, and count the late records.
         Thread.sleep(forTimeInterval: 0.6)
         let metrics = String(decoding: running.daemon.metrics.exposition(), as: UTF8.self)
-        #expect(metrics.contains(#"pipewatch_source_last_event_age_seconds{source="aws.cloudtrail"}"#), metrics)
-        #expect(metrics.contains(#"pipewatch_source_last_event_age_seconds{source="mlflow.webhook"}"#), metrics)
-        #expect(metrics.contains("pipewatch_late_records_total "), metrics)
+        #expect(metrics.contains(#"pipewatch_source_last_event_age_seconds{source="aws.cloudtrail"}"#), "\(metrics)")
+        #expect(metrics.contains(#"pipewatch_source_last_event_age_seconds{source="mlflow.webhook"}"#), "\(metrics)")
+        #expect(metrics.contains("pipewatch_late_records_total "), "\(metrics)")
         #expect(running.stop())
         let late = dir.read("late.ndjson")
-        #expect(late.contains(#""uid":"m-churn""#) && late.contains("already released"), late)
+        #expect(late.contains(#""uid":"m-churn""#) && late.contains("already released"), "\(late)")
         #expect(running.daemon.currentStatistics.lateRecords == late.split(separator: "\n").count)
     }
 
