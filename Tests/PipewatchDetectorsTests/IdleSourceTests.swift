@@ -149,6 +149,26 @@ func quietMLflowStream() -> [String] {
         }
     }
 
+    @Test func replayTakesTheIdleTimeoutAsAnOption() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("rules/rules.yml", idleRules)
+        let input = try dir.write("stream.ndjson", quietMLflowStream().joined(separator: "\n") + "\n")
+        func replay(_ options: [String]) throws -> (status: Int32, alerts: [String], stderr: String) {
+            let result = try pipewatch(["replay", input, "--rules", dir.path("rules"), "--allowed-lateness", "5m"] + options)
+            return (result.status, alertLines(result.stdout), result.stderr)
+        }
+        // The default (the allowed lateness): MLflow goes idle, its delivery of 01:00 is late (exit status 2).
+        let idle = try replay([])
+        #expect(idle.status == 2 && idle.stderr.contains("late records: 1,"), "\(idle.stderr)")
+        #expect(try replay(["--idle-timeout", "10m"]).alerts == idle.alerts)
+        // Off: MLflow holds everything back until the end of the input and nothing is late.
+        let off = try replay(["--idle-timeout", "off"])
+        #expect(off.status == 0 && off.stderr.contains("late records: 0,"), "\(off.stderr)")
+        #expect(off.alerts.count == idle.alerts.count + 1, "churn is a new model when it is not late")
+        let bad = try replay(["--idle-timeout", "soon"])
+        #expect(bad.status != 0 && bad.stderr.contains("--idle-timeout 'soon' is not a duration"), "\(bad.stderr)")
+    }
+
     @Test func theCallersClockMarksSourcesIdleAndCarriesEventTimeWhenNothingArrives() {
         let harness = StageHarness(idleRules + "\n---\n" + silenceRule, lateness: 5 * minute)
         harness.batch([modelCreated("fraud", at: monday)] + (0..<40).map { trail(at: monday + Int64($0) * minute, user: "pipeline") })

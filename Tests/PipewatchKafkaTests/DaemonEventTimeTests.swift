@@ -86,12 +86,14 @@ private func alertKeys(_ text: String) throws -> [String] {
         return records
     }
 
-    func start(_ kafka: MockKafka, topic: String, idleTimeout: String) throws -> (TemporaryDirectory, RunningDaemon) {
+    func start(
+        _ kafka: MockKafka, topic: String, idleTimeout: String, lateness: String = "5m", rules: String = eventTimeRules
+    ) throws -> (TemporaryDirectory, RunningDaemon) {
         try kafka.createTopic(topic, partitions: 1)
         let dir = try TemporaryDirectory()
         let config = try daemonConfiguration(
-            dir, kafka: kafka, topic: topic, group: "pw-\(topic)", rule: eventTimeRules, outputs: ["ocsf:file:alerts.ndjson"],
-            extra: "allowed-lateness: 5m\nidle-timeout: \(idleTimeout)\nlate: late.ndjson")
+            dir, kafka: kafka, topic: topic, group: "pw-\(topic)", rule: rules, outputs: ["ocsf:file:alerts.ndjson"],
+            extra: "allowed-lateness: \(lateness)\nidle-timeout: \(idleTimeout)\nlate: late.ndjson")
         let running = try RunningDaemon(configuration: config)
         #expect(running.wait(seconds: 30) { $0.assignment.count == 1 })
         return (dir, running)
@@ -138,6 +140,25 @@ private func alertKeys(_ text: String) throws -> [String] {
         let late = dir.read("late.ndjson")
         #expect(late.contains(#""uid":"m-churn""#) && late.contains("already released"), "\(late)")
         #expect(running.daemon.currentStatistics.lateRecords == late.split(separator: "\n").count)
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func whenNothingArrivesAtAllEventTimeIsCarriedOnTheWallClock() throws {
+        // Both sources send one record at 10:00:00 and then nothing: with a second of lateness and of idle timeout,
+        // event time goes on with the wall clock from the last record, and each source's two-second silence is
+        // judged about three seconds later (after + lateness), with the time and uid replay would give.
+        let kafka = try MockKafka()
+        let rules = eventTimeRules.replacingOccurrences(of: "after: 30m", with: "after: 2s")
+        let (dir, running) = try start(kafka, topic: "wall", idleTimeout: "1s", lateness: "1s", rules: rules)
+        let ten = midnight + 10 * hour
+        try kafka.produce("wall", [trailRecord(ten, user: "pipeline", id: "t"), mlflowRecord(ten, model: "fraud", id: "m")])
+        #expect(running.wait(seconds: 30) { $0.records == 2 })
+        let arrived = Date()
+        #expect(running.wait(seconds: 20) { $0.alerts >= 2 })
+        #expect(Date().timeIntervalSince(arrived) > 2, "not before the silence could have been seen")
+        #expect(running.stop())
+        let silences = try alertKeys(dir.read("alerts.ndjson")).filter { $0.hasPrefix("silent-source ") }
+        #expect(silences.count == 2 && silences.allSatisfy { $0.hasSuffix("2026-11-03T10:00:02.000Z") }, "\(silences)")
     }
 
     @Test(.timeLimit(.minutes(3)))
