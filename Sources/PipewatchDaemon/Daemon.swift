@@ -410,7 +410,7 @@ public final class Daemon: @unchecked Sendable {
     /// (its lead + the wall time since it arrived), so silences and windows that ended meanwhile are judged. Only
     /// when the release moves: the alerts are those the same records would give in replay with the same release.
     private func checkIdleSources() {
-        guard let timeout = configuration.idleTimeout, let stage = detection.detectors, timeout < 0 else { return }
+        guard let timeout = configuration.idleTimeout, let stage = detection.detectors else { return }
         let now = Date()
         guard now.timeIntervalSince(lastIdleCheck) >= min(1, timeout / 4) else { return }
         lastIdleCheck = now
