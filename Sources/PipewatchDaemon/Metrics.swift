@@ -15,6 +15,7 @@ import Synchronization
 /// | metric | type | labels |
 /// |---|---|---|
 /// | `pipewatch_records_total` | counter | source (`aws.cloudtrail`, `k8s.audit`, `gcp.audit`, `mlflow.webhook`) |
+/// | `pipewatch_late_records_total` | counter | — (records the detectors got behind the release) |
 /// | `pipewatch_kafka_records_total` | counter | topic, partition |
 /// | `pipewatch_bad_records_total` | counter | stage (`framing`, `parse`, `normalize`) |
 /// | `pipewatch_alerts_total` | counter | rule |
@@ -66,7 +67,7 @@ public final class PipewatchMetrics: Sendable {
 
     /// Creates the counters an alert rule takes the `increase()` of at zero, so that the first failure counts:
     /// a series that first appears with the value 1 shows no increase. Call once at start.
-    public func declare(sinks: [String], badRecordStages: [String], webhook: Bool, stateSnapshots: Bool) {
+    public func declare(sinks: [String], badRecordStages: [String], webhook: Bool, detectors: Bool, stateSnapshots: Bool) {
         for sink in sinks {
             sinkFailures(0, sink: sink)
             counter("pipewatch_sink_dead_lettered_batches_total", ["sink": sink]).increment(by: 0)
@@ -80,6 +81,7 @@ public final class PipewatchMetrics: Sendable {
                 counter("pipewatch_webhook_rejected_total", ["reason": reason.rawValue]).increment(by: 0)
             }
         }
+        if detectors { lateRecords(0) }
         if stateSnapshots {
             counter("pipewatch_state_snapshots_total", [:]).increment(by: 0)
             counter("pipewatch_state_snapshot_failures_total", [:]).increment(by: 0)
@@ -162,6 +164,11 @@ public final class PipewatchMetrics: Sendable {
     }
 
     // MARK: - Detector state
+
+    /// Records of one batch that arrived behind the detectors' release (reported as late).
+    public func lateRecords(_ count: Int) {
+        counter("pipewatch_late_records_total", [:]).increment(by: count)
+    }
 
     /// A durable snapshot of the detector state, and its size.
     public func stateSaved(bytes: Int) {

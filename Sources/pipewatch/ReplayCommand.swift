@@ -26,7 +26,9 @@ struct ReplayCommand: ParsableCommand {
 
             Files are read one after another, so each source the inputs carry holds the release back until its first \
             event: its records are not late for coming after another source's files. The sources are those of the \
-            first record of each input file (stdin and pipes are not looked at); --sources names them instead.
+            first record of each input file (stdin and pipes are not looked at); --sources names them instead. A \
+            source none of whose records arrives while the leading source's event time moves on by --idle-timeout is \
+            idle: it no longer holds the others back, and its records that then arrive behind the release are late.
             """)
 
     @OptionGroup var input: InputOptions
@@ -54,6 +56,11 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("allowed-lateness"), help: ArgumentHelp(
         "How far behind the latest event time a record may arrive and still count (e.g. 30s, 5m, 1h).", valueName: "duration"))
     var allowedLateness = "1h"
+
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(
+        "How far the leading source's event time may move on while no record of another source arrives before that source is idle and no longer holds the others back (default: the allowed lateness; 'off': never).",
+        valueName: "duration"))
+    var idleTimeout: String?
 
     @Option(name: .customLong("sources"), help: ArgumentHelp(
         "The sources the inputs carry, comma-separated, instead of those found in the first record of each file; 'none' for no source held back before its first event.",
@@ -84,10 +91,21 @@ struct ReplayCommand: ParsableCommand {
         guard DurationText.milliseconds(allowedLateness) != nil else {
             throw ValidationError("--allowed-lateness '\(allowedLateness)' is not a duration (a number and s, m, h or d)")
         }
+        _ = try idleTimeoutMilliseconds()
         if let checkpointRecords, checkpointRecords <= 0 { throw ValidationError("--checkpoint-records must be positive") }
         if let maxRecords, maxRecords <= 0 { throw ValidationError("--max-records must be positive") }
         if checkpointRecords != nil && statePath == nil { throw ValidationError("--checkpoint-records needs --state") }
         _ = try declaredSources()
+    }
+
+    /// --idle-timeout in milliseconds: the allowed lateness without it, nil for `off`.
+    func idleTimeoutMilliseconds() throws -> Int64? {
+        guard let idleTimeout else { return DurationText.milliseconds(allowedLateness) }
+        if idleTimeout == "off" { return nil }
+        guard let milliseconds = DurationText.milliseconds(idleTimeout), milliseconds > 0 else {
+            throw ValidationError("--idle-timeout '\(idleTimeout)' is not a duration (a number and s, m, h or d) or off")
+        }
+        return milliseconds
     }
 
     /// The sources named by --sources (nil without it).
@@ -121,7 +139,7 @@ struct ReplayCommand: ParsableCommand {
         let expectedSources = declared ?? InputSources.sniff(input.inputs)
         let detection = Detection(ruleSet: ruleSet, detectorOptions: DetectorOptions(
             allowedLateness: DurationText.milliseconds(allowedLateness)!, collectSignals: signalsPath != nil,
-            expectedSources: expectedSources))
+            expectedSources: expectedSources, idleTimeout: try idleTimeoutMilliseconds()))
         if detection.detectors != nil {
             let names = EventSource.allCases.filter(expectedSources.contains).map(\.name)
             printToStandardError(["sources: \(names.isEmpty ? "none" : names.joined(separator: ", ")) held back until their first event ("

@@ -91,7 +91,7 @@ import Testing
     /// What deploy/'s dashboard and alerts read besides the counters above.
     @Test func operationsMetricsStartAtZeroAndSilenceGrowsBetweenScrapes() async throws {
         let metrics = PipewatchMetrics()
-        metrics.declare(sinks: ["splunk"], badRecordStages: ["parse"], webhook: true, stateSnapshots: true)
+        metrics.declare(sinks: ["splunk"], badRecordStages: ["parse"], webhook: true, detectors: true, stateSnapshots: true)
         metrics.eventsArrived(source: "gcp.audit")
         metrics.sinkDeadLettered(total: 2, sink: "splunk")
         metrics.sinkDeadLettered(total: 2, sink: "splunk")  // the same running total: nothing new
@@ -114,6 +114,7 @@ import Testing
             #"pipewatch_webhook_deliveries_total{result="duplicate"} 0"#,
             #"pipewatch_webhook_rejected_total{reason="stale_timestamp"} 0"#,
             "pipewatch_state_snapshots_total 0",
+            "pipewatch_late_records_total 0",
             "pipewatch_state_snapshot_failures_total 1",
             #"pipewatch_sink_dead_lettered_batches_total{sink="splunk"} 5"#,
             "pipewatch_detector_state_bytes 4096.0",
