@@ -2,9 +2,10 @@
 # Both install the Debian packages the build needs when they are missing.
 
 # Build: pkg-config and the -dev packages. Tests: python3 (independent parsers, the loopback collector, MLflow),
-# rsyslog with its TLS driver and openssl (syslog receivers and test certificates), curl (HTTP client).
+# rsyslog with its TLS driver and openssl (syslog receivers and test certificates), curl (HTTP client), chromium
+# (headless, opens the investigation report).
 DEBIAN_PACKAGES := pkg-config libzstd-dev zlib1g-dev libhyperscan-dev librdkafka-dev libcurl4-openssl-dev libssl-dev \
-	openssl python3 python3-venv rsyslog rsyslog-gnutls curl
+	openssl python3 python3-venv rsyslog rsyslog-gnutls curl chromium
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
