@@ -188,7 +188,7 @@ enum ReportCharts {
         var svg = "<svg class=\"chart newvalue-chart\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"First sightings of new values\">"
         for (r, group) in groups.enumerated() {
             let y = 16 + Double(r) * rowHeight + rowHeight / 2
-            svg += "<text class=\"label\" x=\"\(f(labelWidth - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(HTMLText.escape(group.isEmpty ? "(all)" : group, cut: 28))<title>\(HTMLText.escape(group))</title></text>"
+            svg += "<text class=\"label\" x=\"\(f(labelWidth - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(HTMLText.escape(group.isEmpty ? "(all)" : group, cut: 26))<title>\(HTMLText.escape(group))</title></text>"
             svg += "<line class=\"lane\" x1=\"\(f(labelWidth))\" x2=\"\(f(width - 10))\" y1=\"\(f(y))\" y2=\"\(f(y))\"/>"
         }
         for (i, sighting) in sightings.enumerated() {
