@@ -4,9 +4,9 @@
 # Build: pkg-config and the -dev packages. Tests: python3 (independent parsers, the loopback collector, MLflow, the
 # OCSF validator), rsyslog with its TLS driver and openssl (syslog receivers and test certificates), curl (HTTP
 # client), prometheus (a real server and promtool for deploy/'s dashboard and alerts), systemd (systemd-analyze
-# verifies deploy/'s service unit).
+# verifies deploy/'s service unit), chromium (headless, opens the investigation report).
 DEBIAN_PACKAGES := pkg-config libzstd-dev zlib1g-dev libhyperscan-dev librdkafka-dev libcurl4-openssl-dev libssl-dev \
-	openssl python3 python3-venv rsyslog rsyslog-gnutls curl prometheus systemd
+	openssl python3 python3-venv rsyslog rsyslog-gnutls curl prometheus systemd chromium
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

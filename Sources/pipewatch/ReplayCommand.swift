@@ -86,6 +86,11 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("max-records"), help: "Stop after N records (counted from the start of the state), saving the state with the position reached.")
     var maxRecords: Int?
 
+    @Option(name: .customLong("report"), help: ArgumentHelp(
+        "Also write an investigation report: one self-contained HTML file (scope, alerts by severity, rule and entity, timeline, detector charts, evidence).",
+        valueName: "file.html"))
+    var reportPath: String?
+
     func validate() throws {
         for output in outputs { _ = try OutputSpecification(parsing: output) }
         guard DurationText.milliseconds(allowedLateness) != nil else {
@@ -96,6 +101,7 @@ struct ReplayCommand: ParsableCommand {
         if let maxRecords, maxRecords <= 0 { throw ValidationError("--max-records must be positive") }
         if checkpointRecords != nil && statePath == nil { throw ValidationError("--checkpoint-records needs --state") }
         _ = try declaredSources()
+        if let reportPath { try ReportFile.checkWritable(reportPath) }
     }
 
     /// --idle-timeout in milliseconds: the allowed lateness without it, nil for `off`.
@@ -147,6 +153,14 @@ struct ReplayCommand: ParsableCommand {
         }
         let replay = FileReplay(
             deadLetter: try input.makeDeadLetter(), showProgress: input.showProgress, maxRecordBytes: input.maxRecordBytes)
+        replay.progress?.showsAlerts = true
+        let report = reportPath.map { ReplayReport(path: $0, inputs: input.inputs) }
+        replay.observeEvents = report.map { report in { report.observe($0) } }
+        func deliver(_ alert: Alert) {
+            outputs.append(alert)
+            replay.progress?.countAlerts()
+            report?.add(alert)
+        }
         let run: DetectorReplay
         do {
             run = try DetectorReplay(
@@ -179,9 +193,9 @@ struct ReplayCommand: ParsableCommand {
             batchID += 1
             outputs.submit(batch: batchID)
         }
-        let stats = try run.run(input.inputs, handle: { outputs.append($0) }, afterChunk: submit)
+        let stats = try run.run(input.inputs, handle: deliver, afterChunk: submit)
         if stats != nil {
-            try run.finish(final: final || statePath == nil) { outputs.append($0) }
+            try run.finish(final: final || statePath == nil, handle: deliver)
             try submit()
         }
         try late.flush()
@@ -197,6 +211,10 @@ struct ReplayCommand: ParsableCommand {
         }
         if let stats {
             lines.append(String(format: "events/s: %.0f", stats.seconds > 0 ? Double(stats.events) / stats.seconds : 0))
+        }
+        if let report {
+            lines.append(try report.write(
+                stats: stats, recordsDone: run.position?.records ?? 0, ruleCount: ruleSet.rules.count, lateRecords: lateRecords))
         }
         printToStandardError(lines)
         let incomplete = (stats.map { $0.badRecords > 0 || !$0.inputErrors.isEmpty } ?? false) || lateRecords > 0
