@@ -23,7 +23,7 @@ import Synchronization
 /// | `pipewatch_sink_failures_total` | counter | sink |
 /// | `pipewatch_kafka_consumer_lag` | gauge | topic, partition |
 /// | `pipewatch_kafka_committed_offset` | gauge | topic, partition |
-/// | `pipewatch_webhook_deliveries_total` | counter | result (`accepted`, `duplicate`) |
+/// | `pipewatch_webhook_deliveries_total` | counter | result (`accepted`, `duplicate`, `dead_lettered`) |
 /// | `pipewatch_webhook_rejected_total` | counter | reason (see `WebhookRejection`) |
 public final class PipewatchMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
@@ -129,6 +129,11 @@ public final class PipewatchMetrics: Sendable {
 
     public func webhookRejected(_ reason: WebhookRejection) {
         counter("pipewatch_webhook_rejected_total", ["reason": reason.rawValue]).increment()
+    }
+
+    /// An authentic delivery whose body is not one JSON object, handed to the dead-letter output.
+    public func webhookDeadLettered() {
+        counter("pipewatch_webhook_deliveries_total", ["result": "dead_lettered"]).increment()
     }
 
     // MARK: - Exposition
