@@ -33,7 +33,7 @@ public final class Daemon: @unchecked Sendable {
     /// Prometheus metrics and readiness, served on `metrics.listen`.
     public let metrics = PipewatchMetrics()
     public let readiness = Readiness(notReadyBecause: "loading rules and joining the consumer group")
-    /// HTTP servers (metrics, webhook), by "host:port"; a shared address is one server.
+    /// HTTP servers by listener name ("metrics", "webhook").
     private var servers: [String: HTTPServer] = [:]
     /// Verified MLflow deliveries waiting for the pipeline thread.
     private let webhookInbox = WebhookInbox()
@@ -183,36 +183,40 @@ public final class Daemon: @unchecked Sendable {
         shutDown()
     }
 
-    /// Starts the metrics and webhook listeners (one server when they share an address).
+    /// Starts the metrics and webhook listeners: each a server of its own (event loop, connection cap, timeouts),
+    /// so that a flood of webhook connections cannot starve `/healthz` and `/metrics`.
     private func startServers() throws {
-        var named: [(name: String, address: String)] = []
         if let listen = configuration.metricsListen {
-            let server = self.server(listen.host, listen.port)
-            server.serveMetrics(metrics, readiness: readiness)
-            named.append(("metrics", servers.first { $0.value === server }!.key))
+            listener("metrics", listen.host, listen.port, configuration.metricsLimits)
+                .serveMetrics(metrics, readiness: readiness)
         }
         if let webhook = configuration.webhook {
             let inbox = webhookInbox
             let receiver = try MLflowWebhookReceiver(
                 .init(secrets: webhook.secrets, replayWindowSeconds: Int64(webhook.replayWindow), registry: webhook.registry),
                 metrics: metrics, accept: { payload, id in try await inbox.submit(payload, id) })
-            let server = self.server(webhook.host, webhook.port)
-            receiver.install(on: server, path: webhook.path)
-            named.append(("webhook", servers.first { $0.value === server }!.key))
+            receiver.install(on: listener("webhook", webhook.host, webhook.port, webhook.limits), path: webhook.path)
         }
-        for (address, server) in servers {
+        guard !servers.isEmpty else { return }
+        if let line = DescriptorLimit.reserve(connections: servers.values.map(\.configuration.maxConnections).reduce(0, +)) {
+            log(line)
+        }
+        for (name, server) in servers.sorted(by: { $0.key < $1.key }) {
             try blocking { try await server.start() }
-            log("listening on \(address.split(separator: "#")[0]) (bound port \(server.port))")
+            log("\(name): listening on \(server.configuration.host):\(server.port) "
+                + "(at most \(server.configuration.maxConnections) connections)")
         }
-        flags.ports = Dictionary(uniqueKeysWithValues: named.map { ($0.name, servers[$0.address]!.port) })
+        flags.ports = servers.mapValues(\.port)
     }
 
-    /// The server for `host:port`; port 0 (any free port) is never shared.
-    private func server(_ host: String, _ port: Int) -> HTTPServer {
-        let address = port == 0 ? "\(host):0#\(servers.count)" : "\(host):\(port)"
-        if let server = servers[address] { return server }
-        let server = HTTPServer(host: host, port: port)
-        servers[address] = server
+    @discardableResult
+    private func listener(
+        _ name: String, _ host: String, _ port: Int, _ limits: DaemonConfiguration.ListenerLimits
+    ) -> HTTPServer {
+        let server = HTTPServer(
+            configuration: .init(name: name, host: host, port: port, limits: limits), observer: metrics,
+            log: { [weak self] line in self?.log(line) })
+        servers[name] = server
         return server
     }
 

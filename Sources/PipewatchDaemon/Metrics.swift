@@ -25,6 +25,9 @@ import Synchronization
 /// | `pipewatch_kafka_committed_offset` | gauge | topic, partition |
 /// | `pipewatch_webhook_deliveries_total` | counter | result (`accepted`, `duplicate`, `dead_lettered`) |
 /// | `pipewatch_webhook_rejected_total` | counter | reason (see `WebhookRejection`) |
+/// | `pipewatch_http_connections` | gauge | listener (`webhook`, `metrics`) |
+/// | `pipewatch_http_connections_refused_total` | counter | listener |
+/// | `pipewatch_http_requests_cut_total` | counter | listener, reason (see `HTTPCutReason`) |
 public final class PipewatchMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
@@ -134,6 +137,23 @@ public final class PipewatchMetrics: Sendable {
     /// An authentic delivery whose body is not one JSON object, handed to the dead-letter output.
     public func webhookDeadLettered() {
         counter("pipewatch_webhook_deliveries_total", ["result": "dead_lettered"]).increment()
+    }
+
+    // MARK: - HTTP listeners (one call per connection or refusal)
+
+    /// The connections open on one listener now.
+    public func httpConnectionsOpen(_ count: Int, listener: String) {
+        gauge("pipewatch_http_connections", ["listener": listener]).record(count)
+    }
+
+    /// A connection closed as soon as accepted: the listener had its maximum open.
+    public func httpConnectionRefused(listener: String) {
+        counter("pipewatch_http_connections_refused_total", ["listener": listener]).increment()
+    }
+
+    /// A request the listener ended before its handler ran (timeouts, body too large).
+    public func httpRequestCut(_ reason: HTTPCutReason, listener: String) {
+        counter("pipewatch_http_requests_cut_total", ["listener": listener, "reason": reason.rawValue]).increment()
     }
 
     // MARK: - Exposition
