@@ -20,7 +20,7 @@ import PipewatchRules
 ///     listen: 127.0.0.1:8080
 ///     path: /mlflow
 ///     secrets: [env:MLFLOW_WEBHOOK_SECRET]       # env:NAME, file:PATH, or the secret itself
-///     max-connections: 256                       # and header-timeout, body-timeout, idle-timeout,
+///     max-connections: 256                       # and header-timeout, body-timeout, connection-idle-timeout,
 ///     max-body-bytes: 1048576                    # as for every listener (`ListenerLimits`)
 /// rules:
 ///   paths: [rules/]
@@ -51,7 +51,8 @@ public struct DaemonConfiguration: Sendable {
         public var headerTimeout: Double
         /// Seconds to receive a request's whole body, from the end of its head (`body-timeout`).
         public var bodyTimeout: Double
-        /// Seconds a connection may stay without traffic between requests (`idle-timeout`).
+        /// Seconds a connection may stay without traffic between requests (`connection-idle-timeout`; not the
+        /// top-level `idle-timeout`, which is about sources).
         public var idleTimeout: Double
         /// The largest request body, in bytes (`max-body-bytes`); larger ones are answered 413.
         public var maxBodyBytes: Int
@@ -321,14 +322,19 @@ private struct Reader {
         return DaemonConfiguration.Kafka(consumer: consumer, maxBatch: maxBatch)
     }
 
-    static let limitKeys: Set<String> = ["max-connections", "header-timeout", "body-timeout", "idle-timeout", "max-body-bytes"]
+    static let limitKeys: Set<String> = [
+        "max-connections", "header-timeout", "body-timeout", "connection-idle-timeout", "max-body-bytes",
+    ]
 
     /// A listener's limits, each key in `node` replacing its default.
     mutating func readLimits(_ node: YAMLNode, _ defaults: DaemonConfiguration.ListenerLimits) -> DaemonConfiguration.ListenerLimits {
         var limits = defaults
         limits.maxConnections = node["max-connections"].flatMap { integer($0, "max-connections", 1...1_000_000) } ?? limits.maxConnections
         limits.maxBodyBytes = node["max-body-bytes"].flatMap { integer($0, "max-body-bytes", 1024...(1 << 30)) } ?? limits.maxBodyBytes
-        for (key, value) in [("header-timeout", \DaemonConfiguration.ListenerLimits.headerTimeout), ("body-timeout", \.bodyTimeout), ("idle-timeout", \.idleTimeout)] {
+        let timeouts: [(String, WritableKeyPath<DaemonConfiguration.ListenerLimits, Double>)] = [
+            ("header-timeout", \.headerTimeout), ("body-timeout", \.bodyTimeout), ("connection-idle-timeout", \.idleTimeout),
+        ]
+        for (key, value) in timeouts {
             guard let timeout = node[key] else { continue }
             guard let seconds = seconds(timeout, key) else { continue }
             if seconds > 0 { limits[keyPath: value] = seconds } else { problem(timeout, "\(key) must be longer than 0") }

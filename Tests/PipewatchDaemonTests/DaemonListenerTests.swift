@@ -167,9 +167,9 @@ import Glibc
                 max-connections: 1000
                 header-timeout: 5s
                 body-timeout: 1m
-                idle-timeout: 500ms
+                connection-idle-timeout: 500ms
                 max-body-bytes: 4194304
-            metrics: {listen: "127.0.0.1:9108", max-connections: 8, idle-timeout: 10s}
+            metrics: {listen: "127.0.0.1:9108", max-connections: 8, connection-idle-timeout: 10s}
             rules: [rules/]
             """)
         #expect(configuration.webhook?.limits == .init(maxConnections: 1000, headerTimeout: 5, bodyTimeout: 60, idleTimeout: 0.5, maxBodyBytes: 4_194_304))
@@ -185,12 +185,15 @@ import Glibc
                 max-connections: 0
                 header-timeout: 0s
                 max-body-bytes: lots
+                idle-timeout: 1m
             metrics: {listen: "127.0.0.1:9108", body-timeout: soon}
             rules: [rules/]
             """)
         for fragment in [
             ":5: max-connections must be a whole number in 1…1000000", ":6: header-timeout must be longer than 0",
-            ":7: max-body-bytes must be a whole number in 1024…1073741824", ":8: body-timeout must be a duration",
+            ":7: max-body-bytes must be a whole number in 1024…1073741824", ":9: body-timeout must be a duration",
+            // A listener's is connection-idle-timeout: the top-level idle-timeout is about sources.
+            ":8: unknown key 'idle-timeout' (expected body-timeout, connection-idle-timeout,",
         ] {
             #expect(problems.contains { $0.contains(fragment) }, "\(fragment) in \(problems)")
         }

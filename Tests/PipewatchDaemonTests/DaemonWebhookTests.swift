@@ -63,6 +63,7 @@ import Testing
 
     /// An authentic delivery whose body is truncated JSON or not UTF-8 is dead-lettered (reason, delivery id, the
     /// exact bytes) before it is answered 200: refused with a 4xx it would be lost, since MLflow does not retry one.
+    /// A body over the configured `max-body-bytes` is answered 413 unread (it cannot be verified without it).
     @Test(.timeLimit(.minutes(1)))
     func anAuthenticDeliveryThatIsNotJSONIsDeadLetteredThenAccepted() async throws {
         let dir = try TemporaryDirectory()
@@ -74,6 +75,7 @@ import Testing
                 listen: 127.0.0.1:0
                 path: /mlflow
                 secrets: [whsec-right]
+                max-body-bytes: 4096
             rules: [rules/]
             outputs: ["ocsf:file:alerts.ndjson"]
             dead-letter: dead.ndjson
@@ -96,11 +98,15 @@ import Testing
             port: webhook, path: "/mlflow", bytes: truncated, secret: "whsec-right", deliveryID: "d-truncated")
         let good = try await TestClients.postDelivery(
             port: webhook, path: "/mlflow", body: Self.externalSourceBody, secret: "whsec-right", deliveryID: "d-good")
+        let padded = Self.externalSourceBody.replacingOccurrences(
+            of: #""description": null"#, with: #""description": "\#(String(repeating: "x", count: 4096))""#)
+        let large = try await TestClients.postDelivery(
+            port: webhook, path: "/mlflow", body: padded, secret: "whsec-right", deliveryID: "d-large")
         #expect(running.wait(seconds: 5) { $0.badRecords == 2 && $0.alerts == 1 })
         let metrics = try await TestClients.curl("http://127.0.0.1:\(metricsPort)/metrics").body
         #expect(running.stop())
 
-        #expect([first.status, second.status, retry.status, good.status] == [200, 200, 200, 200] as [Int])
+        #expect([first.status, second.status, retry.status, good.status, large.status] == [200, 200, 200, 200, 413] as [Int])
         #expect(first.body.hasPrefix("accepted and dead-lettered: the body is not JSON: invalid JSON at byte"), "\(first.body)")
         #expect(retry.body.contains("duplicate"), "a retry of a dead-lettered delivery is not dead-lettered twice")
         #expect(deadAfterFirst.contains("d-truncated"))
@@ -115,6 +121,7 @@ import Testing
         #expect((letters[1]["raw_base64"] as? String).flatMap { Data(base64Encoded: $0) } == Data(notUTF8), "the exact bytes")
         #expect(metrics.contains(#"pipewatch_webhook_deliveries_total{result="dead_lettered"} 2"#), "\(metrics)")
         #expect(metrics.contains(#"pipewatch_bad_records_total{stage="parse"} 2"#))
+        #expect(metrics.contains(#"pipewatch_http_requests_cut_total{listener="webhook",reason="body_too_large"} 1"#), "\(metrics)")
         #expect(dir.read("alerts.ndjson").contains("d-good"), "the pipeline goes on with the next delivery")
     }
 
