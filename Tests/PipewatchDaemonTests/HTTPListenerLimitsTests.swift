@@ -148,6 +148,24 @@ import Glibc
         #expect(Self.text(metrics).contains(#"pipewatch_http_requests_cut_total{listener="webhook",reason="body_too_large"} 1"#))
     }
 
+    /// A request head is held up to 80 KiB (request line and header fields together, SwiftNIO's decoder limit):
+    /// a larger one, however fast it comes, is answered 400 and its connection closed, so heads in memory stay
+    /// within `max-connections` × 80 KiB.
+    @Test func aHeadOverEightyKiBIs400() async throws {
+        let server = try await Self.startServer()
+        let directory = try TemporaryDirectory()
+        let fits = try directory.write("fits", "X-Padding: " + String(repeating: "a", count: 60 << 10) + "\n")
+        let over = try directory.write("over", "X-Padding: " + String(repeating: "a", count: 100 << 10) + "\n")
+        let url = "http://127.0.0.1:\(server.port)/healthz"
+        let small = try await TestClients.curl(url, ["-H", "@" + fits])
+        let large = try await TestClients.curl(url, ["-H", "@" + over])
+        let after = try await TestClients.curl(url)
+        await server.shutdown()
+        #expect(small.status == 200)
+        #expect(large.status == 400)
+        #expect(after.status == 200 && after.body == "ok\n")
+    }
+
     /// Accepted connections are close-on-exec: a process spawned while one is open does not inherit it (and so
     /// cannot keep it open after the server closed it).
     @Test(.timeLimit(.minutes(2)))
