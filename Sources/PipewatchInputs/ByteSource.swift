@@ -6,10 +6,16 @@ import Foundation
 public struct InputError: Error, Sendable, CustomStringConvertible {
     public var input: String
     public var message: String
+    /// Where reading stopped, in bytes of the decompressed stream: every byte before it was read.
+    public var offset: Int64?
+    /// Where the damage is in the file as stored (compressed), when it differs from `offset`.
+    public var storedOffset: Int64?
 
-    public init(_ input: String, _ message: String) {
+    public init(_ input: String, _ message: String, offset: Int64? = nil, storedOffset: Int64? = nil) {
         self.input = input
         self.message = message
+        self.offset = offset
+        self.storedOffset = storedOffset
     }
 
     public var description: String { "\(input): \(message)" }

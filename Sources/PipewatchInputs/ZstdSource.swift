@@ -3,6 +3,7 @@ import Foundation
 
 /// Streaming zstd through libzstd's ZSTD_decompressStream.
 public final class ZstdSource: ByteSource {
+    public static let maxWindowLog: Int32 = 27
     private let name: String
     private let inner: ByteSource
     private let context: OpaquePointer

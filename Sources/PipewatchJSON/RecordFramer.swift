@@ -22,6 +22,8 @@ public enum FramingProblem: Sendable, Equatable {
     case tooLarge(limit: Int)
     /// Bytes that cannot start a record where one was expected.
     case unexpectedContent
+    /// Not well-formed JSON where records are not one per line.
+    case malformed
 }
 
 /// One record cut out of a stream: a byte range of the framer's buffer and where it stood in the input.
@@ -82,7 +84,7 @@ public struct RecordFramer: Sendable {
 
     /// Frames the complete records in `buffer[0..<count]` into `records` and returns how many bytes were consumed.
     public mutating func frame(
-        _ buffer: UnsafePointer<UInt8>, count: Int, isFinal: Bool, into records: inout [FramedRecord]
+        _ buffer: UnsafePointer<UInt8>, count: Int, isFinal: Bool, endedByError: Bool = false, into records: inout [FramedRecord]
     ) -> Int {
         var i = 0
         if atStreamStart {

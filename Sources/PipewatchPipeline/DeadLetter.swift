@@ -6,6 +6,7 @@ import PipewatchOutput
 /// Where records that could not be processed go, with the reason and their position in the input, so nothing
 /// is lost silently.
 public final class DeadLetterOutput {
+    public static let maxRawBytes = 64 << 10
     private let file: OutputFile?
     private let report: OutputFile
     /// A Kafka dead-letter topic instead of a file: each dead letter becomes one message.
