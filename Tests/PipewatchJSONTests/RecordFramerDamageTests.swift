@@ -37,26 +37,26 @@ func unterminate(_ record: String, _ n: Int) -> String {
 /// damaged array or pretty-printed input resynchronises at the next record instead of swallowing the rest.
 @Suite struct RecordFramerDamageTests {
     @Test(arguments: [4096, 65_536])
-    func aHugeFirstLineIsCutAtTheLimitAndFramingResumes(chunk: Int) {
+    func aHugeFirstLineIsCutAtTheLimitAndFramingResumes(chunk: Int) throws {
         let huge = #"{"eventVersion":"1.09","userAgent":""# + String(repeating: "A", count: 2 << 20) + "\"}"
         let result = frame(huge + "\n" + trailRecord(1) + "\n", chunk: chunk, maxRecordBytes: 65_536)
         #expect(result.framing == .ndjson)
-        #expect(result.records.map(\.problem) == [.tooLarge(limit: 65_536), nil])
+        try #require(result.records.map(\.problem) == [.tooLarge(limit: 65_536), nil])
         #expect(result.records[0].offset == 0 && result.records[0].line == 1 && result.records[0].text.utf8.count == 65_536)
         #expect(result.records[1].text == trailRecord(1) && result.records[1].line == 2)
         #expect(result.maxPending <= 65_536 + 2, "the framer never keeps more than a record")
     }
 
-    @Test func aHugePrettyPrintedFirstRecordIsCutAtTheLimit() {
+    @Test func aHugePrettyPrintedFirstRecordIsCutAtTheLimit() throws {
         let huge = "{\n  \"eventVersion\": \"1.09\",\n  \"userAgent\": \"" + String(repeating: "A", count: 2 << 20) + "\"\n}"
         let result = frame(huge + "\n" + prettyRecord(1) + "\n", chunk: 8192, maxRecordBytes: 65_536)
         #expect(result.framing == .concatenated)
-        #expect(result.records.map(\.problem) == [.tooLarge(limit: 65_536), nil])
+        try #require(result.records.map(\.problem) == [.tooLarge(limit: 65_536), nil])
         #expect(result.records[1].text == prettyRecord(1))
         #expect(result.maxPending <= 65_536 + 2)
     }
 
-    @Test func longScalarsAndGarbageBetweenRecordsAreBoundedToo() {
+    @Test func longScalarsAndGarbageBetweenRecordsAreBoundedToo() throws {
         let long = String(repeating: "z", count: 1 << 20)
         let inputs = [
             "[" + trailRecord(0) + ",\"" + long + "\"," + trailRecord(1) + "]",
@@ -66,7 +66,7 @@ func unterminate(_ record: String, _ n: Int) -> String {
         ]
         for input in inputs {
             let result = frame(input, chunk: 4096, maxRecordBytes: 16_384)
-            #expect(result.records.count == 3, "\(input.prefix(40))")
+            try #require(result.records.count == 3, "\(input.prefix(40))")
             #expect(result.records.first?.problem == nil && result.records.last?.problem == nil)
             #expect(result.records[1].problem != nil && result.records[1].text.utf8.count <= 16_384)
             #expect(result.maxPending <= 16_384 + 2)
@@ -80,12 +80,12 @@ func unterminate(_ record: String, _ n: Int) -> String {
     }
 
     @Test(arguments: [1 << 20, 4096, 37])
-    func anUnterminatedStringInASingleLineArrayLosesOnlyItsRecord(chunk: Int) {
+    func anUnterminatedStringInASingleLineArrayLosesOnlyItsRecord(chunk: Int) throws {
         var records = (0..<1_002).map(trailRecord)
         records[500] = unterminate(records[500], 500)
         let file = #"{"Records":["# + records.joined(separator: ",") + "]}"
         let result = frame(file, chunk: chunk)
-        #expect(result.records.count == 1_002)
+        try #require(result.records.count == 1_002)
         #expect(result.records.filter { $0.problem == nil }.count == 1_001)
         #expect(result.records[500].problem == .malformed)
         #expect(result.records[500].text == records[500], "only the damaged record is cut out")
@@ -95,50 +95,50 @@ func unterminate(_ record: String, _ n: Int) -> String {
     }
 
     @Test(arguments: [1 << 20, 4096, 37])
-    func anUnterminatedStringInPrettyPrintedRecordsLosesOnlyItsRecord(chunk: Int) {
+    func anUnterminatedStringInPrettyPrintedRecordsLosesOnlyItsRecord(chunk: Int) throws {
         var records = (0..<1_002).map { prettyRecord($0) }
         records[500] = unterminate(records[500], 500)
         let result = frame(records.joined(separator: "\n") + "\n", chunk: chunk)
         #expect(result.framing == .concatenated)
-        #expect(result.records.count == 1_002)
+        try #require(result.records.count == 1_002)
         #expect(result.records.filter { $0.problem == nil }.count == 1_001)
         #expect(result.records[500].problem == .malformed)
         #expect(result.records[500].text == records[500])
         #expect(result.records[501].text == prettyRecord(501))
     }
 
-    @Test func anUnterminatedStringInAPrettyPrintedArrayLosesOnlyItsRecord() {
+    @Test func anUnterminatedStringInAPrettyPrintedArrayLosesOnlyItsRecord() throws {
         var records = (0..<300).map { prettyRecord($0, indent: 2) }
         records[7] = unterminate(records[7], 7)
         let file = "[\n  " + records.joined(separator: ",\n  ") + "\n]\n"
         let result = frame(file, chunk: 999)
         #expect(result.framing == .array)
-        #expect(result.records.count == 300)
+        try #require(result.records.count == 300)
         #expect(result.records.filter { $0.problem == nil }.count == 299)
         #expect(result.records[7].problem == .malformed && result.records[7].text == records[7])
     }
 
-    @Test func theFirstRecordDamagedStillFramesTheRest() {
+    @Test func theFirstRecordDamagedStillFramesTheRest() throws {
         var pretty = (0..<20).map { prettyRecord($0) }
         pretty[0] = unterminate(pretty[0], 0)
         let result = frame(pretty.joined(separator: "\n") + "\n", chunk: 64)
         #expect(result.framing == .concatenated)
-        #expect(result.records.count == 20)
+        try #require(result.records.count == 20)
         #expect(result.records[0].problem == .malformed)
         #expect(result.records.dropFirst().allSatisfy { $0.problem == nil })
 
         var line = (0..<20).map(trailRecord)
         line[0] = unterminate(line[0], 0)
         let array = frame("[" + line.joined(separator: ",") + "]", chunk: 64)
-        #expect(array.records.count == 20)
+        try #require(array.records.count == 20)
         #expect(array.records[0].problem == .malformed && array.records[0].text == line[0])
     }
 
-    @Test func aMissingClosingBraceResynchronisesAtTheNextRecord() {
+    @Test func aMissingClosingBraceResynchronisesAtTheNextRecord() throws {
         var records = (0..<50).map(trailRecord)
         records[20] = String(records[20].dropLast())
         let result = frame("[" + records.joined(separator: ",") + "]", chunk: 512)
-        #expect(result.records.count == 50)
+        try #require(result.records.count == 50)
         #expect(result.records.filter { $0.problem == nil }.count == 49)
         #expect(result.records[20].text == records[20])
     }
@@ -152,9 +152,9 @@ func unterminate(_ record: String, _ n: Int) -> String {
         #expect(result.records.map(\.problem) == [nil, .malformed, nil])
     }
 
-    @Test func aLineCutByDamagedInputIsTruncatedOnlyWhenIncomplete() {
+    @Test func aLineCutByDamagedInputIsTruncatedOnlyWhenIncomplete() throws {
         let cut = frame(trailRecord(0) + "\n" + String(trailRecord(1).prefix(40)), endedByError: true)
-        #expect(cut.records.map(\.problem) == [nil, .truncated])
+        try #require(cut.records.map(\.problem) == [nil, .truncated])
         #expect(cut.records[1].line == 2)
         let whole = frame(trailRecord(0) + "\n" + trailRecord(1), endedByError: true)
         #expect(whole.records.map(\.problem) == [nil, nil])
