@@ -82,6 +82,13 @@ let package = Package(
             "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "PipewatchDetectors",
             "PipewatchInputs", "PipewatchKafka",
         ]),
+        // PipewatchReport owns the investigation report: it reads alerts back as OCSF Detection Findings (what
+        // replay writes and what an alerts file holds), counts them and writes one self-contained HTML page. It sits
+        // beside the outputs rather than in them: it is no sink, holds its own bounded aggregates, and serves
+        // `pipewatch report` on a saved file as well as replay. It knows JSON and timestamps only.
+        .target(name: "PipewatchReport", dependencies: [
+            "PipewatchJSON", "PipewatchEvents", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // PipewatchDaemon owns the long-running process: its configuration file, lifecycle and signals, the HTTP
         // server (webhooks, /metrics, /healthz) and the Prometheus metrics. Nothing depends on it but the CLI.
         .target(name: "PipewatchDaemon", dependencies: [
@@ -95,7 +102,7 @@ let package = Package(
         ]),
         .executableTarget(name: "pipewatch", dependencies: [
             "PipewatchDaemon", "PipewatchPipeline", "PipewatchInputs", "PipewatchRules", "PipewatchOutput",
-            "PipewatchEvents", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PipewatchEvents", "PipewatchReport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(
             name: "pipewatch-bench",
@@ -128,6 +135,9 @@ let package = Package(
         .testTarget(name: "PipewatchPipelineTests", dependencies: [
             "PipewatchInputs", "PipewatchPipeline", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON",
             "CZstd", "CZlib", "PipewatchTestSupport",
+        ]),
+        .testTarget(name: "PipewatchReportTests", dependencies: [
+            "PipewatchReport", "PipewatchOutput", "PipewatchJSON", "PipewatchTestSupport",
         ]),
         .testTarget(name: "PipewatchDaemonTests", dependencies: [
             "PipewatchDaemon", "PipewatchInputs", "PipewatchPipeline", "PipewatchRules", "PipewatchOutput", "PipewatchEvents",

@@ -40,6 +40,7 @@ public final class Daemon: @unchecked Sendable {
     /// Webhook deliveries behind each batch in flight: answered 2xx once the batch is acknowledged.
     private var deliveriesOfBatch: [UInt64: [WebhookInbox.Delivery]] = [:]
     private var lastMetrics = Date.distantPast
+    private var lastDetectorMetrics = Date.distantPast
     private var reportedAlertsPerRule: [Int] = []
     private var reportedSinkFailures: [Int] = []
 
@@ -59,6 +60,15 @@ public final class Daemon: @unchecked Sendable {
     private var lastCommit = Date()
     private var ruleFingerprint: [String: Date]
     private var lastRuleCheck = Date()
+    /// Idle sources (`idle-timeout`): the wall time each source's latest record arrived (by `EventSource` raw value),
+    /// the sources marked idle in the detector stage since, and the last arrival of any record with the stage's
+    /// lead then (what event time is carried forward from when nothing arrives).
+    private var lastArrival = [Date?](repeating: nil, count: EventSource.allCases.count)
+    private var markedIdle = Set<EventSource>()
+    private var lastAnyArrival: (wall: Date, lead: Int64)?
+    private var lastIdleCheck = Date.distantPast
+    /// Records the detectors got behind the release, and where they go (`late:`; the log without it).
+    private let lateOutput: OutputFile?
 
     /// What the daemon did so far; kept by the pipeline thread, published after each batch.
     private var statistics = Statistics()
@@ -84,6 +94,8 @@ public final class Daemon: @unchecked Sendable {
         public var stateSnapshots = 0
         /// Kafka records read again that the detector state already held: run through the stand-alone rules only.
         public var recordsAlreadyInState = 0
+        /// Records the detectors got behind the release (or without an event time): reported, not processed by them.
+        public var lateRecords = 0
     }
 
     /// A consistent copy of the statistics, from any thread.
@@ -94,10 +106,16 @@ public final class Daemon: @unchecked Sendable {
         let ruleSet = try Daemon.loadRules(configuration.rules)
         var options = configuration.detectorOptions
         options.expectedSources = InputSources.sniff(configuration.files)
+        // Files alone are replay: their sources go idle by event time, as replay's do (the wall clock marks the
+        // sources of live inputs instead).
+        if configuration.kafka == nil && configuration.webhook == nil && configuration.idleTimeout != nil {
+            options.idleTimeout = options.allowedLateness
+        }
         detectorOptions = options
         detection = Detection(ruleSet: ruleSet, detectorOptions: options)
         ruleFingerprint = Daemon.fingerprint(configuration.rules)
         checkpoints = configuration.state.map { DetectorCheckpoints(path: $0.path, interval: $0.checkpointInterval) }
+        lateOutput = try configuration.latePath.map { try OutputFile(path: $0) }
         if let destination = configuration.deadLetter, destination.hasPrefix("kafka://") {
             deadLetter = DeadLetterOutput(topic: try KafkaSink(try KafkaSinkConfiguration(parsing: destination)))
         } else {
@@ -156,6 +174,16 @@ public final class Daemon: @unchecked Sendable {
         log("rules: \(detection.ruleSet.rules.count) loaded; outputs: "
             + outputs.queues.map(\.sink.name).joined(separator: ", "))
         try restoreState()
+        metrics.declare(
+            sinks: outputs.queues.map(\.sink.name),
+            badRecordStages: [RecordFailure.Stage.framing, .parse, .normalize].map(\.rawValue),
+            webhook: configuration.webhook != nil, detectors: detection.detectors != nil, stateSnapshots: checkpoints != nil && detection.detectors != nil)
+        if let stage = detection.detectors, let lead = stage.lead {
+            // Restored: the sources of the state count from now, and go idle if they send nothing.
+            let now = Date()
+            for source in EventSource.allCases where stage.latestTime(of: source) != nil { lastArrival[Int(source.rawValue)] = now }
+            lastAnyArrival = (now, lead)
+        }
         if let kafka = configuration.kafka {
             let consumer = try KafkaConsumer(kafka.consumer)
             consumer.beforeRevoke = { [unowned self] partitions in self.finishInFlight(before: "revoking \(partitions.count) partition(s)") }
@@ -172,6 +200,7 @@ public final class Daemon: @unchecked Sendable {
             if flags.take(\.reload) { reloadRules() }
             if configuration.rules.watch && Date().timeIntervalSince(lastRuleCheck) >= 2 { watchRules() }
             applyCompletions()
+            checkIdleSources()
             checkpointIfDue()
             commitIfDue()
             try processWebhookDeliveries(wait: consumer == nil ? 0.1 : 0)
@@ -355,6 +384,7 @@ public final class Daemon: @unchecked Sendable {
         for event in decoder.events { perSource[Int(event.source.rawValue)] += 1 }
         for source in EventSource.allCases where perSource[Int(source.rawValue)] > 0 {
             metrics.recordsRead(perSource[Int(source.rawValue)], source: source.name)
+            metrics.eventsArrived(source: source.name)
         }
         var failuresPerStage: [String: Int] = [:]
         for failure in decoder.failures { failuresPerStage[failure.stage.rawValue, default: 0] += 1 }
@@ -364,6 +394,72 @@ public final class Daemon: @unchecked Sendable {
             statistics.alerts += 1
             outputs.append(alert)
         }
+        noteArrivals(perSource)
+        reportLateRecords()
+    }
+
+    // MARK: Idle sources (`idle-timeout`)
+
+    /// Sources that sent records in this batch are active again (the stage saw them); nothing is idle any more.
+    private func noteArrivals(_ perSource: [Int]) {
+        guard let stage = detection.detectors, perSource.contains(where: { $0 > 0 }) else { return }
+        let now = Date()
+        for source in EventSource.allCases where perSource[Int(source.rawValue)] > 0 {
+            lastArrival[Int(source.rawValue)] = now
+            if markedIdle.remove(source) != nil { log("source \(source.name) is active again") }
+        }
+        if let lead = stage.lead { lastAnyArrival = (now, lead) }
+    }
+
+    /// Marks idle the sources that sent nothing for `idle-timeout` (they stop holding the release back) and, when no
+    /// source sent anything for that long, carries event time forward on the wall clock from the last record
+    /// (its lead + the wall time since it arrived), so silences and windows that ended meanwhile are judged. Only
+    /// when the release moves: the alerts are those the same records would give in replay with the same release.
+    private func checkIdleSources() {
+        guard let timeout = configuration.idleTimeout, let stage = detection.detectors else { return }
+        let now = Date()
+        guard now.timeIntervalSince(lastIdleCheck) >= min(1, timeout / 4) else { return }
+        lastIdleCheck = now
+        var changed = false
+        for source in EventSource.allCases where !markedIdle.contains(source) {
+            guard let last = lastArrival[Int(source.rawValue)], now.timeIntervalSince(last) >= timeout else { continue }
+            stage.markIdle(source)
+            markedIdle.insert(source)
+            changed = true
+            log("source \(source.name): no record for \(timeout) s; it no longer holds event time back until its next record")
+        }
+        if let last = lastAnyArrival, now.timeIntervalSince(last.wall) >= timeout {
+            stage.advanceIdle(to: last.lead + Int64(now.timeIntervalSince(last.wall) * 1000))
+            changed = true
+        }
+        guard changed else { return }
+        let before = statistics.alerts
+        detection.advance { alert in
+            statistics.alerts += 1
+            outputs.append(alert)
+        }
+        reportLateRecords()
+        if statistics.alerts > before {
+            nextBatch += 1
+            submit(batch: nextBatch)
+        }
+    }
+
+    /// Late records to `late:` (NDJSON, flushed per batch) or, without it, the first ten to the log; all counted.
+    private func reportLateRecords() {
+        guard let stage = detection.detectors else { return }
+        let late = stage.takeLateRecords()
+        guard !late.isEmpty else { return }
+        for record in late {
+            statistics.lateRecords += 1
+            if let lateOutput {
+                do { try lateOutput.write(record.json + [0x0A]) } catch { log("late: cannot write: \(error)") }
+            } else if statistics.lateRecords <= 10 {
+                log("late: " + String(decoding: record.json, as: UTF8.self))
+            }
+        }
+        metrics.lateRecords(late.count)
+        do { try lateOutput?.flush() } catch { log("late: cannot write: \(error)") }
     }
 
     /// Marks the records of every acknowledged batch done, once the detector state that includes them is saved
@@ -434,6 +530,7 @@ public final class Daemon: @unchecked Sendable {
             if !durable.isEmpty { stateSaved(checkpoints) }
             for id in durable { finish(batch: id) }
         } catch {
+            metrics.stateSaveFailed()
             log("state: cannot save, commits wait for the next snapshot: \(error)")
         }
     }
@@ -446,6 +543,7 @@ public final class Daemon: @unchecked Sendable {
             for id in try checkpoints.saveNow(stage: stage, position: statePosition, lastBatch: nextBatch) { finish(batch: id) }
             stateSaved(checkpoints)
         } catch {
+            metrics.stateSaveFailed()
             log("state: cannot save: \(error)")
         }
     }
@@ -500,7 +598,9 @@ public final class Daemon: @unchecked Sendable {
                 metrics.sinkFailures(counts.failedAttempts - reportedSinkFailures[k], sink: queue.sink.name)
                 reportedSinkFailures[k] = counts.failedAttempts
             }
+            metrics.sinkDeadLettered(total: counts.deadLettered, sink: queue.sink.name)
         }
+        publishDetectorStateMetrics()
         if let consumer {
             let committed = consumer.confirmedCommits
             for (partition, high) in consumer.highWatermarks() {
@@ -511,6 +611,14 @@ public final class Daemon: @unchecked Sendable {
                 metrics.committedOffset(offset, topic: partition.topic, partition: partition.partition)
             }
         }
+    }
+
+    /// The detector stage's size, every 10 s at most: its memory estimate walks every group, too much for every
+    /// half second with millions of them, and scrapes are 15 s or more apart.
+    private func publishDetectorStateMetrics() {
+        guard let stage = detection.detectors, Date().timeIntervalSince(lastDetectorMetrics) >= 10 else { return }
+        lastDetectorMetrics = Date()
+        metrics.detectorState(bytes: stage.stateBytes, groups: stage.liveGroups, bufferedRecords: stage.bufferedRecords)
     }
 
     private func shutDown() {
@@ -532,8 +640,9 @@ public final class Daemon: @unchecked Sendable {
         }
         for delivery in webhookInbox.takeAll(waiting: 0) { delivery.answer(DaemonStopping()) }
         try? deadLetter.flush()
+        try? lateOutput?.flush()
         log("stopped: \(statistics.records) records, \(statistics.events) events, \(statistics.alerts) alerts, "
-            + "\(statistics.badRecords) dead-lettered")
+            + "\(statistics.badRecords) dead-lettered, \(statistics.lateRecords) late for the detectors")
     }
 
     // MARK: Rule reloads
@@ -545,6 +654,9 @@ public final class Daemon: @unchecked Sendable {
             let previous = detection.detectors
             detection = Detection(ruleSet: ruleSet, detectorOptions: detectorOptions)
             carryOverState(from: previous)
+            // The new stage knows no idle marks: they are made again at the next check.
+            markedIdle.removeAll()
+            lastIdleCheck = .distantPast
             reportedAlertsPerRule = detection.alertsPerRule
             statistics.ruleReloads += 1
             log("rules reloaded: \(ruleSet.rules.count) rules")

@@ -27,6 +27,8 @@ import PipewatchRules
 /// metrics:
 ///   listen: 127.0.0.1:9108
 /// allowed-lateness: 1h                         # event-time detectors: how late a record may arrive
+/// idle-timeout: 5m                             # a source with no record this long holds event time back no more
+/// late: late.ndjson                            # detector records that arrived behind the release
 /// state:                                       # detector state, saved with the Kafka input's position
 ///   path: pipewatch.state
 ///   checkpoint-interval: 30s
@@ -82,6 +84,13 @@ public struct DaemonConfiguration: Sendable {
     /// How far behind the latest event time a record may arrive and still be placed in order by the detectors
     /// (seconds; `allowed-lateness`, 1h by default as for replay).
     public var allowedLateness: Double
+    /// Seconds of wall clock without a record of a source after which it is idle: it no longer holds the detectors'
+    /// release back, until its next record (`idle-timeout`, 5m by default; nil: `off`). When no source sends
+    /// anything for this long, event time is carried forward on the wall clock (`DetectorStage.advanceIdle`).
+    public var idleTimeout: Double?
+    /// NDJSON file for records the detectors got behind the release (`late`); without it they are logged (the first
+    /// ten) and counted.
+    public var latePath: String?
     /// How long SIGTERM waits for the sinks to acknowledge what is in flight before giving up (uncommitted work is
     /// read again at the next start).
     public var shutdownTimeout: Double
@@ -132,7 +141,7 @@ private struct Reader {
     mutating func read(_ root: YAMLNode) -> DaemonConfiguration? {
         checkKeys(root, [
             "inputs", "rules", "outputs", "dead-letter", "alert-dead-letter", "metrics", "delivery", "commit-interval",
-            "allowed-lateness", "state",
+            "allowed-lateness", "state", "idle-timeout", "late",
         ])
         var kafka: DaemonConfiguration.Kafka?
         var files: [String] = []
@@ -200,6 +209,14 @@ private struct Reader {
         }
         let commitInterval = root["commit-interval"].flatMap { seconds($0, "commit-interval") } ?? 1
         let allowedLateness = root["allowed-lateness"].flatMap { seconds($0, "allowed-lateness") } ?? 3600
+        var idleTimeout: Double? = 300
+        if let node = root["idle-timeout"] {
+            if node.text == "off" {
+                idleTimeout = nil
+            } else if let value = seconds(node, "idle-timeout") {
+                if value > 0 { idleTimeout = value } else { problem(node, "idle-timeout must be positive (or off)") }
+            }
+        }
         var state: DaemonConfiguration.State?
         if let node = root["state"] {
             state = readState(node)
@@ -215,8 +232,8 @@ private struct Reader {
             deadLetter: root["dead-letter"].flatMap { deadLetterDestination($0) },
             alertDeadLetter: root["alert-dead-letter"].flatMap { path($0, "alert-dead-letter") },
             metricsListen: metrics, queueCapacity: queueCapacity, retry: retry,
-            commitInterval: commitInterval, allowedLateness: allowedLateness, shutdownTimeout: shutdownTimeout,
-            state: state)
+            commitInterval: commitInterval, allowedLateness: allowedLateness, idleTimeout: idleTimeout,
+            latePath: root["late"].flatMap { path($0, "late") }, shutdownTimeout: shutdownTimeout, state: state)
     }
 
     /// `state: PATH`, or `state: {path: PATH, checkpoint-interval: 30s}`.

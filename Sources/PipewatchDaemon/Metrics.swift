@@ -15,6 +15,7 @@ import Synchronization
 /// | metric | type | labels |
 /// |---|---|---|
 /// | `pipewatch_records_total` | counter | source (`aws.cloudtrail`, `k8s.audit`, `gcp.audit`, `mlflow.webhook`) |
+/// | `pipewatch_late_records_total` | counter | — (records the detectors got behind the release) |
 /// | `pipewatch_kafka_records_total` | counter | topic, partition |
 /// | `pipewatch_bad_records_total` | counter | stage (`framing`, `parse`, `normalize`) |
 /// | `pipewatch_alerts_total` | counter | rule |
@@ -25,6 +26,12 @@ import Synchronization
 /// | `pipewatch_kafka_committed_offset` | gauge | topic, partition |
 /// | `pipewatch_webhook_deliveries_total` | counter | result (`accepted`, `duplicate`) |
 /// | `pipewatch_webhook_rejected_total` | counter | reason (see `WebhookRejection`) |
+/// | `pipewatch_sink_dead_lettered_batches_total` | counter | sink |
+/// | `pipewatch_seconds_since_last_event` | gauge (computed at scrape time) | source |
+/// | `pipewatch_detector_state_bytes`, `pipewatch_detector_groups`, `pipewatch_detector_buffered_records` | gauge | — |
+/// | `pipewatch_state_snapshots_total`, `pipewatch_state_snapshot_failures_total` | counter | — |
+/// | `pipewatch_state_snapshot_bytes` | gauge | — |
+/// | `pipewatch_ready` | gauge (computed at scrape time): 1 ready, 0 not | — |
 public final class PipewatchMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
@@ -38,6 +45,11 @@ public final class PipewatchMetrics: Sendable {
     private let counters = Mutex<[Key: CoreMetrics.Counter]>([:])
     private let gauges = Mutex<[Key: CoreMetrics.Gauge]>([:])
     private let timers = Mutex<[Key: CoreMetrics.Timer]>([:])
+    /// When each source's events last arrived, for `pipewatch_seconds_since_last_event` (monotonic clock: a wall
+    /// clock step must not make a source look silent).
+    private let lastEvents = Mutex<[String: ContinuousClock.Instant]>([:])
+    /// Dead-lettered batches per sink as last reported, so callers can hand over the queue's running total.
+    private let reportedDeadLetters = Mutex<[String: Int]>([:])
 
     /// Buckets of the sink delivery latency, from a local fsync to a remote SIEM that is slow to acknowledge.
     public static let deliveryBuckets: [Duration] = [
@@ -53,11 +65,40 @@ public final class PipewatchMetrics: Sendable {
         self.factory = factory
     }
 
+    /// Creates the counters an alert rule takes the `increase()` of at zero, so that the first failure counts:
+    /// a series that first appears with the value 1 shows no increase. Call once at start.
+    public func declare(sinks: [String], badRecordStages: [String], webhook: Bool, detectors: Bool, stateSnapshots: Bool) {
+        for sink in sinks {
+            sinkFailures(0, sink: sink)
+            counter("pipewatch_sink_dead_lettered_batches_total", ["sink": sink]).increment(by: 0)
+        }
+        for stage in badRecordStages { badRecords(0, stage: stage) }
+        if webhook {
+            for result in ["accepted", "duplicate"] {
+                counter("pipewatch_webhook_deliveries_total", ["result": result]).increment(by: 0)
+            }
+            for reason in WebhookRejection.allCases {
+                counter("pipewatch_webhook_rejected_total", ["reason": reason.rawValue]).increment(by: 0)
+            }
+        }
+        if detectors { lateRecords(0) }
+        if stateSnapshots {
+            counter("pipewatch_state_snapshots_total", [:]).increment(by: 0)
+            counter("pipewatch_state_snapshot_failures_total", [:]).increment(by: 0)
+        }
+    }
+
     // MARK: - Inputs
 
     /// Events of one batch that came out of the normalizer, for one source.
     public func recordsRead(_ count: Int, source: String) {
         counter("pipewatch_records_total", ["source": source]).increment(by: count)
+    }
+
+    /// Events of `source` arrived now: `pipewatch_seconds_since_last_event{source}` starts again from zero.
+    public func eventsArrived(source: String) {
+        let now = ContinuousClock.now
+        lastEvents.withLock { $0[source] = now }
     }
 
     /// Records of one Kafka fetch from one partition.
@@ -100,6 +141,16 @@ public final class PipewatchMetrics: Sendable {
         counter("pipewatch_sink_failures_total", ["sink": sink]).increment(by: count)
     }
 
+    /// The batches a sink dead-lettered so far (its running total): alerts that did not reach it.
+    public func sinkDeadLettered(total: Int, sink: String) {
+        let added = reportedDeadLetters.withLock { reported -> Int in
+            let previous = reported[sink] ?? 0
+            reported[sink] = max(total, previous)
+            return total - previous
+        }
+        if added > 0 { counter("pipewatch_sink_dead_lettered_batches_total", ["sink": sink]).increment(by: added) }
+    }
+
     // MARK: - Kafka positions
 
     /// High watermark minus the consumer's position, for one partition.
@@ -114,10 +165,28 @@ public final class PipewatchMetrics: Sendable {
 
     // MARK: - Detector state
 
+    /// Records of one batch that arrived behind the detectors' release (reported as late).
+    public func lateRecords(_ count: Int) {
+        counter("pipewatch_late_records_total", [:]).increment(by: count)
+    }
+
     /// A durable snapshot of the detector state, and its size.
     public func stateSaved(bytes: Int) {
         counter("pipewatch_state_snapshots_total", [:]).increment()
         gauge("pipewatch_state_snapshot_bytes", [:]).record(bytes)
+    }
+
+    /// A snapshot that could not be written: commits wait for the next one.
+    public func stateSaveFailed() {
+        counter("pipewatch_state_snapshot_failures_total", [:]).increment()
+    }
+
+    /// The detector stage's size now: its estimated memory, live groups (windows, baselines, seen-sets) and the
+    /// records its reorder buffer holds.
+    public func detectorState(bytes: Int, groups: Int, bufferedRecords: Int) {
+        gauge("pipewatch_detector_state_bytes", [:]).record(bytes)
+        gauge("pipewatch_detector_groups", [:]).record(groups)
+        gauge("pipewatch_detector_buffered_records", [:]).record(bufferedRecords)
     }
 
     // MARK: - Webhooks (one call per HTTP delivery: deliveries are few)
@@ -133,8 +202,22 @@ public final class PipewatchMetrics: Sendable {
 
     // MARK: - Exposition
 
-    /// Every metric in the Prometheus text exposition format (version 0.0.4).
-    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+    /// Every metric in the Prometheus text exposition format (version 0.0.4). The seconds since each source's
+    /// last event are computed here, so they grow while a source is silent whether or not batches arrive.
+    public func exposition() -> [UInt8] {
+        let now = ContinuousClock.now
+        for (source, last) in lastEvents.withLock({ $0 }) {
+            let elapsed = now - last
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            gauge("pipewatch_seconds_since_last_event", ["source": source]).record(seconds)
+        }
+        return registry.emitToBuffer()
+    }
+
+    /// Whether the daemon is ready, as `pipewatch_ready` (1 or 0), for alerting on what `/healthz` answers.
+    public func ready(_ isReady: Bool) {
+        gauge("pipewatch_ready", [:]).record(isReady ? 1 : 0)
+    }
 
     // MARK: -
 

@@ -8,7 +8,8 @@ extension HTTPServer {
         healthPath: String = "/healthz"
     ) {
         route("GET", metricsPath) { _ in
-            HTTPResponse(
+            metrics.ready(readiness.isReady)
+            return HTTPResponse(
                 status: 200, headers: HTTPFields([("Content-Type", "text/plain; version=0.0.4; charset=utf-8")]),
                 body: metrics.exposition())
         }

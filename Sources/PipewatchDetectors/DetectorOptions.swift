@@ -14,10 +14,22 @@ public struct DetectorOptions: Sendable {
     /// source holds nothing back before it is seen. None by default.
     public var expectedSources: Set<EventSource>
 
-    public init(allowedLateness: Int64 = 300_000, collectSignals: Bool = false, expectedSources: Set<EventSource> = []) {
+    /// How far the stream's lead (the latest event time of any source) may move on while no record of a source
+    /// arrives before that source is idle: it no longer holds the release back, and its records that arrive behind
+    /// the release are late, until one arrives and it counts again (milliseconds; nil: never idle by event time).
+    /// Arrival, not event time alone, decides, so that a source whose files are read after another's is not idle
+    /// for being behind. Replay sets it (default: the allowed lateness); the daemon marks idle sources by the wall
+    /// clock instead (`DetectorStage.markIdle`).
+    public var idleTimeout: Int64?
+
+    public init(
+        allowedLateness: Int64 = 300_000, collectSignals: Bool = false, expectedSources: Set<EventSource> = [],
+        idleTimeout: Int64? = nil
+    ) {
         self.allowedLateness = allowedLateness
         self.collectSignals = collectSignals
         self.expectedSources = expectedSources
+        self.idleTimeout = idleTimeout
     }
 }
 

@@ -187,10 +187,10 @@ extension DetectorStage {
         switch rule.type {
         case .newValue: learning = rule.tuning.learning ?? 7 * 86_400_000
         case .outsideHours: learning = rule.tuning.learning ?? 14 * 86_400_000
-        case .volume, .drift: learning = rule.tuning.learning ?? 0
+        case .volume, .drift, .valueChange, .silence: learning = rule.tuning.learning ?? 0
         }
         let window = rule.tuning.window ?? (rule.type == .volume || rule.type == .drift ? p.bucket : 86_400_000)
-        let gate = Gate(tuning: rule.tuning, defaultLearning: learning, persistWindow: window, ownLearning: rule.type != .newValue)
+        let gate = Gate(tuning: rule.tuning, defaultLearning: learning, persistWindow: window, ownLearning: ![.newValue, .valueChange, .silence].contains(rule.type))
         let base = DetectorOperator.Parameters(
             index: index, kind: rule.type.rawValue, reference: rule.info.reference, title: rule.info.title,
             alertRule: DetectorStage.alertRule(rule.info), groupBy: rule.groupBy, gate: gate)
@@ -199,6 +199,8 @@ extension DetectorStage {
         case .drift: return DriftDetector(base: base, parameters: p, learning: learning)
         case .newValue: return NewValueDetector(base: base, parameters: p)
         case .outsideHours: return OutsideHoursDetector(base: base, parameters: p, learning: learning)
+        case .valueChange: return ValueChangeDetector(base: base, parameters: p)
+        case .silence: return SilenceDetector(base: base, parameters: p)
         }
     }
 

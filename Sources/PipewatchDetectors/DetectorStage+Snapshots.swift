@@ -7,9 +7,11 @@ import PipewatchRules
 /// Saving and restoring the whole stage: operators, buffered records, per-source event times.
 extension DetectorStage {
     static let magic = Array("PWDETECT".utf8)
-    /// 3: records name their rule or correlation by reference, through a feed table (2 named it by index, which
-    /// shifts when a rule is added or removed); 2: the latest event time per source (1 had one for the whole stream).
-    static let version: UInt8 = 3
+    /// 4: the stream's lead, each source's lead at its last arrival and the release frontier (idle sources; a
+    /// format 3 snapshot is read with every source active); 3: records name their rule or correlation by reference,
+    /// through a feed table (2 named it by index, which shifts when a rule is added or removed); 2: the latest event
+    /// time per source (1 had one for the whole stream).
+    static let version: UInt8 = 4
 
     /// A feed of the snapshot being restored, as this stage has it.
     struct RestoredFeed {
@@ -41,6 +43,9 @@ extension DetectorStage {
         var position: [UInt8]
         var sourceTimes: [Int64]
         var released: Int64
+        var leadTime: Int64
+        var leadAtArrival: [Int64]
+        var frontier: Int64
         var statistics: DetectorStatistics
         var feeds: [(owner: String, names: [String])]
         var records: [SavedRecord]
@@ -138,6 +143,9 @@ extension DetectorStage {
         w.count(sourceTimes.count)
         for time in sourceTimes { w.i64(time) }
         w.i64(released)
+        w.i64(leadTime)
+        for time in leadAtArrival { w.i64(time) }
+        w.i64(frontier)
         w.count(statistics.records)
         w.count(statistics.lateRecords)
         w.count(statistics.recordsWithoutTime)
@@ -169,7 +177,7 @@ extension DetectorStage {
         }
         r.offset = magic.count
         let found = try r.u8()
-        guard found == version else {
+        guard found == version || found == 3 else {
             switch found {
             case 1:
                 throw SnapshotError(
@@ -187,6 +195,16 @@ extension DetectorStage {
         var sourceTimes: [Int64] = []
         for _ in EventSource.allCases { sourceTimes.append(try r.i64()) }
         let released = try r.i64()
+        // Format 3 knew no idle sources: every source seen counts as just arrived.
+        var leadTime = sourceTimes.max() ?? .min
+        var leadAtArrival = sourceTimes.map { $0 == .min ? Int64.min : leadTime }
+        var frontier = released
+        if found >= 4 {
+            leadTime = try r.i64()
+            leadAtArrival = []
+            for _ in EventSource.allCases { leadAtArrival.append(try r.i64()) }
+            frontier = try r.i64()
+        }
         var statistics = DetectorStatistics()
         statistics.records = try r.count()
         statistics.lateRecords = try r.count()
@@ -215,7 +233,8 @@ extension DetectorStage {
         }
         guard r.isAtEnd else { throw SnapshotError("the snapshot has trailing bytes") }
         return SavedStage(
-            fingerprint: fingerprint, position: position, sourceTimes: sourceTimes, released: released, statistics: statistics,
+            fingerprint: fingerprint, position: position, sourceTimes: sourceTimes, released: released, leadTime: leadTime,
+            leadAtArrival: leadAtArrival, frontier: frontier, statistics: statistics,
             feeds: feeds, records: records, operators: operators)
     }
 
@@ -233,6 +252,11 @@ extension DetectorStage {
     func restoreCommon(_ saved: SavedStage, feedTable: [(valueCount: Int, feed: RestoredFeed?)]) {
         sourceTimes = saved.sourceTimes
         released = saved.released
+        leadTime = saved.leadTime
+        leadAtArrival = saved.leadAtArrival
+        frontier = saved.frontier
+        // Idle marks are the caller's wall clock, not state: it marks again after its timeout.
+        markedIdle = markedIdle.map { _ in false }
         statistics = saved.statistics
         restoringFeeds = feedTable
         buffer.removeAll()

@@ -14,9 +14,11 @@ import PipewatchRules
 /// matched events of correlations, new_value, outside_hours and tuned rules wait in a buffer until then, and run in
 /// (time, content hash) order; volume and drift aggregate into buckets at once and judge each bucket when the release
 /// passes its end. Either way the alerts do not depend on arrival order within the allowed lateness, nor, once each
-/// source has been seen (or is one of `DetectorOptions.expectedSources`), on how the sources interleave. A source that goes quiet holds the release back (its last watermark stays the smallest) and
-/// the buffer keeps the other sources' records until it moves again or `finish()` flushes everything; a source first
-/// seen after the release passed its records has those records late. `snapshot(position:)` / `restore(_:)` save and
+/// source has been seen (or is one of `DetectorOptions.expectedSources`), on how the sources interleave. An idle
+/// source holds nothing back: one marked so by the caller (`markIdle`, the daemon's wall clock), or one whose records
+/// stopped arriving while the stream's lead moved on `DetectorOptions.idleTimeout` of event time (replay). Its next
+/// record makes it active again; what the release passed meanwhile is late for it. A source first seen after the
+/// release passed its records has those records late too. `snapshot(position:)` / `restore(_:)` save and
 /// load all of it (buffered records and per-source times included) with the caller's input position;
 /// `restoreCarryingOver(_:)` loads what still applies of a snapshot taken with other rules.
 public final class DetectorStage {
@@ -63,6 +65,16 @@ public final class DetectorStage {
     var buffer = ReorderBuffer()
     /// The latest event time seen per source (index = `EventSource.rawValue`); `.min` for a source not seen.
     var sourceTimes = [Int64](repeating: .min, count: EventSource.allCases.count)
+    /// The latest event time of any source, or of `advanceIdle(to:)`: the stream's lead.
+    var leadTime: Int64 = .min
+    /// Per source, the lead when its latest record arrived: it is idle once the lead has moved on
+    /// `options.idleTimeout` since.
+    var leadAtArrival = [Int64](repeating: .min, count: EventSource.allCases.count)
+    /// Sources the caller marked idle (`markIdle`), until their next record.
+    var markedIdle = [Bool](repeating: false, count: EventSource.allCases.count)
+    /// The furthest the sources have let the release go: a source that comes back from idle lowers the smallest
+    /// watermark, never this. Kept per record (not per batch), so what is late does not depend on batch boundaries.
+    var frontier: Int64 = .min
     /// The latest event time seen, any source.
     public var maxTime: Int64 { sourceTimes.max() ?? .min }
     /// The latest event time seen of `source`; nil when none was seen.
@@ -74,16 +86,62 @@ public final class DetectorStage {
     public func watermark(of source: EventSource) -> Int64? {
         latestTime(of: source).map(lowered)
     }
-    /// What `advance()` releases up to: the smallest watermark of the sources seen; nil when none was seen, or
-    /// while one of the `expectedSources` was not.
+    /// What `advance()` releases up to: the smallest watermark of the sources seen that are not idle (the lead's
+    /// when all are), or what it already reached if that is further; nil when none was seen, or while one of the
+    /// `expectedSources` was not.
     public var watermark: Int64? {
-        var smallest: Int64?
+        guard let current = currentFrontier() else { return frontier == .min ? nil : frontier }
+        return max(current, frontier)
+    }
+
+    /// Whether source `s` (seen) holds nothing back now.
+    @inline(__always)
+    func isIdle(_ s: Int) -> Bool {
+        if markedIdle[s] { return true }
+        guard let timeout = options.idleTimeout, leadAtArrival[s] != .min else { return false }
+        let (gap, overflow) = leadTime.subtractingReportingOverflow(leadAtArrival[s])
+        return !overflow && gap > timeout
+    }
+
+    /// The smallest watermark of the sources seen that are not idle; the lead's watermark when every source seen is
+    /// idle; nil while an expected source was not seen.
+    func currentFrontier() -> Int64? {
         for source in options.expectedSources where sourceTimes[Int(source.rawValue)] == .min { return nil }
-        for time in sourceTimes where time != .min {
-            let mark = lowered(time)
+        var smallest: Int64?
+        for s in sourceTimes.indices where sourceTimes[s] != .min && !isIdle(s) {
+            let mark = lowered(sourceTimes[s])
             if smallest.map({ mark < $0 }) ?? true { smallest = mark }
         }
+        if smallest == nil && leadTime != .min { return lowered(leadTime) }
         return smallest
+    }
+
+    /// Keeps what the sources let through before one of them rejoins (and lowers the smallest watermark).
+    func foldFrontier() {
+        if let current = currentFrontier(), current > frontier { frontier = current }
+    }
+
+    /// The stream's lead: the latest event time of any source, or of `advanceIdle(to:)`; nil before any.
+    public var lead: Int64? { leadTime == .min ? nil : leadTime }
+
+    /// Which sources are idle now (seen, and holding nothing back).
+    public var idleSources: Set<EventSource> {
+        Set(EventSource.allCases.filter { sourceTimes[Int($0.rawValue)] != .min && isIdle(Int($0.rawValue)) })
+    }
+
+    /// The caller's clock says `source` sent nothing for its idle timeout (the daemon's wall clock): it no longer
+    /// holds the release back, until its next record. A source not seen yet is left as it is.
+    public func markIdle(_ source: EventSource) {
+        let s = Int(source.rawValue)
+        if sourceTimes[s] != .min { markedIdle[s] = true }
+    }
+
+    /// Nothing arrived from any source for the caller's idle timeout: event time is taken to have reached `time`
+    /// (the daemon's wall clock carried forward from the last record), as if a record of a source that is never
+    /// idle had come at `time`. With every source idle the release follows it, so silences and windows that ended
+    /// meanwhile are judged; a record arriving later behind the release is late. Replay never calls it.
+    public func advanceIdle(to time: Int64) {
+        if time > leadTime { leadTime = time }
     }
 
     func lowered(_ time: Int64) -> Int64 {
@@ -148,15 +206,29 @@ public final class DetectorStage {
     @inline(__always)
     public func observe(time: Int64, source: EventSource) {
         let s = Int(source.rawValue)
-        if time != Event.unknownTime && time > sourceTimes[s] { sourceTimes[s] = time }
+        if time != Event.unknownTime && (time > sourceTimes[s] || leadAtArrival[s] != leadTime || markedIdle[s]) {
+            arrived(time: time, source: s)
+        }
+    }
+
+    /// A record of source `s` arrived: its time, the lead, and the source active again.
+    func arrived(time: Int64, source s: Int) {
+        if sourceTimes[s] != .min && isIdle(s) { foldFrontier() }
+        if time > sourceTimes[s] { sourceTimes[s] = time }
+        if time > leadTime { leadTime = time }
+        leadAtArrival[s] = leadTime
+        markedIdle[s] = false
     }
 
     /// Whether a record of `source` at `time` can no longer be placed in order, and the bound it missed: its source's
-    /// watermark, or what was already released (for a source first seen after the others moved on, or after `finish`).
+    /// watermark, or what was already released for the other sources (for a source first seen after the others moved
+    /// on, one back from idle, or after `finish`).
+    @inline(__always)
     func lateness(time: Int64, source: Int) -> (bound: Int64, reason: String)? {
         let own = sourceTimes[source] == .min ? Int64.min : lowered(sourceTimes[source])
         if time < own { return (own, "older than the watermark") }
-        if time < released { return (released, "older than the watermark (already released for the other sources)") }
+        let bound = max(released, frontier)
+        if time < bound { return (bound, "older than the watermark (already released for the other sources)") }
         return nil
     }
 
@@ -171,12 +243,18 @@ public final class DetectorStage {
             late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: nil, watermark: released, uid: view.string(.uid), reason: "no event time"))
             return
         }
-        if time > sourceTimes[source] { sourceTimes[source] = time }
+        if time > sourceTimes[source] || leadAtArrival[source] != leadTime || markedIdle[source] { arrived(time: time, source: source) }
         var builder = FieldValues.Builder(count: feed.readers.count)
         for reader in feed.readers {
             if reader.withFirstText(in: view, { builder.append(bytes: UnsafeRawBufferPointer($0)) }) == nil { builder.appendAbsent() }
         }
         let values = builder.values
+        if !feed.aggregating.isEmpty, let missed = releasedPast(time: time, source: source) {
+            // Back from idle behind the release: late for every reader, whatever buckets are still open.
+            statistics.lateRecords += 1
+            late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: missed, uid: view.string(.uid), reason: "older than the watermark (already released for the other sources)"))
+            return
+        }
         for (op, input) in feed.aggregating where !operators[op].aggregate(values, time: time, input: input) {
             statistics.lateRecords += 1
             late.append(LateRecord(
@@ -213,7 +291,12 @@ public final class DetectorStage {
     func ingest(rule: Int, time: Int64, values: FieldValues, source: EventSource? = nil) {
         statistics.records += 1
         let source = Int((source ?? ruleSet.rules[rule].sources.first ?? .cloudTrail).rawValue)
-        if time > sourceTimes[source] { sourceTimes[source] = time }
+        if time > sourceTimes[source] || leadAtArrival[source] != leadTime || markedIdle[source] { arrived(time: time, source: source) }
+        if !feeds[rule].aggregating.isEmpty, let missed = releasedPast(time: time, source: source) {
+            statistics.lateRecords += 1
+            late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: missed, uid: nil, reason: "older than the watermark (already released for the other sources)"))
+            return
+        }
         for (op, input) in feeds[rule].aggregating where !operators[op].aggregate(values, time: time, input: input) {
             statistics.lateRecords += 1
             late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: time, watermark: released, uid: nil,
@@ -229,9 +312,19 @@ public final class DetectorStage {
         buffer.push(Record(time: time, order: order, feed: Int32(rule), values: values, evidence: nil))
     }
 
-    /// Releases what the smallest watermark of the sources seen has passed and judges what it closed. Call after
-    /// each batch.
+    /// For volume and drift, which take records into open buckets even behind their own source's watermark: the
+    /// frontier a record of a source back from idle is behind (decided per record, not by which buckets the last
+    /// batch closed); nil otherwise.
+    @inline(__always)
+    func releasedPast(time: Int64, source: Int) -> Int64? {
+        guard time < frontier, frontier > lowered(sourceTimes[source]) else { return nil }
+        return frontier
+    }
+
+    /// Releases what the smallest watermark of the active sources has passed and judges what it closed. Call after
+    /// each batch (and after `markIdle` or `advanceIdle`).
     public func advance() {
+        foldFrontier()
         // A source seen for the first time may lower the smallest watermark below what was released: nothing to do.
         guard let watermark, watermark > released else { return }
         run(to: watermark)

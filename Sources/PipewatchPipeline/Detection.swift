@@ -55,6 +55,14 @@ public final class Detection {
         for alert in detectors.takeAlerts() { try handle(alert) }
     }
 
+    /// Releases what the detector stage's watermark passed since the last batch (after sources were marked idle, or
+    /// event time carried forward on a clock) and calls `handle` with the alerts.
+    public func advance(_ handle: (Alert) throws -> Void) rethrows {
+        guard let detectors else { return }
+        detectors.advance()
+        for alert in detectors.takeAlerts() { try handle(alert) }
+    }
+
     /// The end of the input: the detector stage judges what the last events closed. Not called when the stream
     /// goes on in a later run (its state is saved instead).
     public func finish(_ handle: (Alert) throws -> Void) rethrows {

@@ -9,7 +9,10 @@ public final class FileReplay {
     public let reader: RecordReader
     public let decoder = EventDecoder()
     public let deadLetter: DeadLetterOutput
-    private let progress: ProgressLine?
+    /// The terminal's progress line (nil when not shown); the caller counts its alerts on it.
+    public let progress: ProgressLine?
+    /// Sees each chunk's decoded events before `onChunk` does (an investigation report's activity per source).
+    public var observeEvents: ((EventDecoder) -> Void)?
 
     public init(deadLetter: DeadLetterOutput, showProgress: Bool, maxRecordBytes: Int = 16 << 20) {
         reader = RecordReader(maxRecordBytes: maxRecordBytes)
@@ -27,9 +30,10 @@ public final class FileReplay {
             try deadLetter.writeInputError(error)
         }
         var bytesBefore: Int64 = 0
+        progress?.begin(totalBytes: ProgressLine.totalBytes(files))
         for file in files {
             stats.inputs += 1
-            reader.onProgress = { [progress] stored in progress?.update(bytes: bytesBefore + stored) }
+            reader.onProgress = { [progress] stored in progress?.update(file: file, storedBytes: bytesBefore + stored) }
             let summary = try reader.read(file) { chunk in
                 decoder.decode(chunk)
                 for failure in decoder.failures {
@@ -41,6 +45,8 @@ public final class FileReplay {
                 }
                 stats.badRecords += decoder.failures.count
                 for event in decoder.events { stats.eventsBySource[Int(event.source.rawValue)] += 1 }
+                progress?.countRecords(chunk.records.count)
+                observeEvents?(decoder)
                 try onChunk(decoder, chunk)
             }
             stats.records += summary.records

@@ -88,6 +88,51 @@ import Testing
         }
     }
 
+    /// What deploy/'s dashboard and alerts read besides the counters above.
+    @Test func operationsMetricsStartAtZeroAndSilenceGrowsBetweenScrapes() async throws {
+        let metrics = PipewatchMetrics()
+        metrics.declare(sinks: ["splunk"], badRecordStages: ["parse"], webhook: true, detectors: true, stateSnapshots: true)
+        metrics.eventsArrived(source: "gcp.audit")
+        metrics.sinkDeadLettered(total: 2, sink: "splunk")
+        metrics.sinkDeadLettered(total: 2, sink: "splunk")  // the same running total: nothing new
+        metrics.sinkDeadLettered(total: 5, sink: "splunk")
+        metrics.stateSaveFailed()
+        metrics.detectorState(bytes: 4096, groups: 12, bufferedRecords: 3)
+        let readiness = Readiness(notReadyBecause: "joining the consumer group")
+        let server = try await Self.startServer(metrics: metrics, readiness: readiness)
+        let url = "http://127.0.0.1:\(server.port)/metrics"
+        let first = try await TestClients.curl(url).body
+        try await Task.sleep(for: .milliseconds(1100))
+        readiness.setReady()
+        let second = try await TestClients.curl(url).body
+        await server.shutdown()
+
+        let lines = Set(first.split(separator: "\n").map(String.init))
+        for expected in [
+            #"pipewatch_sink_failures_total{sink="splunk"} 0"#,
+            #"pipewatch_bad_records_total{stage="parse"} 0"#,
+            #"pipewatch_webhook_deliveries_total{result="duplicate"} 0"#,
+            #"pipewatch_webhook_rejected_total{reason="stale_timestamp"} 0"#,
+            "pipewatch_state_snapshots_total 0",
+            "pipewatch_late_records_total 0",
+            "pipewatch_state_snapshot_failures_total 1",
+            #"pipewatch_sink_dead_lettered_batches_total{sink="splunk"} 5"#,
+            "pipewatch_detector_state_bytes 4096.0",
+            "pipewatch_detector_groups 12.0",
+            "pipewatch_detector_buffered_records 3.0",
+            "pipewatch_ready 0.0",
+        ] {
+            #expect(lines.contains(expected), "missing: \(expected)\n\(first)")
+        }
+        #expect(second.contains("pipewatch_ready 1.0"))
+        func silence(_ text: String) -> Double? {
+            text.split(separator: "\n").first { $0.hasPrefix(#"pipewatch_seconds_since_last_event{source="gcp.audit"} "#) }
+                .flatMap { Double($0.split(separator: " ").last!) }
+        }
+        let before = try #require(silence(first)), after = try #require(silence(second))
+        #expect(before < 1 && after >= before + 1, "\(before) → \(after): computed at each scrape")
+    }
+
     @Test func eachInstanceHasItsOwnRegistry() {
         let a = PipewatchMetrics(), b = PipewatchMetrics()
         a.recordsRead(5, source: "k8s.audit")
