@@ -17,7 +17,7 @@ import Testing
         let size = try #require(try FileManager.default.attributesOfItem(atPath: deadLetterPath)[.size] as? Int)
         #expect(size < DeadLetterOutput.maxRawBytes * 6 + 4096, "the line holds at most maxRawBytes of the record, escaped")
         let entry = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: deadLetterPath))) as? [String: Any])
-        #expect(entry["truncated"] as? Bool == true)
+        #expect(entry["raw_truncated"] as? Bool == true)
         #expect(entry["raw_length"] as? Int == 16 << 20)
         #expect((entry["raw"] as? String)?.utf8.count == DeadLetterOutput.maxRawBytes)
         #expect(entry["raw_base64"] == nil)
@@ -34,7 +34,7 @@ import Testing
         let (_, entries) = try replayWithDeadLetters(path)
         #expect(entries.count == 2)
         let first = try #require(entries.first)
-        #expect(first["truncated"] as? Bool == true && first["raw_base64"] == nil, "a valid record stays valid once cut")
+        #expect(first["raw_truncated"] as? Bool == true && first["raw_base64"] == nil, "a valid record stays valid once cut")
         #expect(((first["raw"] as? String)?.utf8.count ?? 0) > DeadLetterOutput.maxRawBytes - 4)
         let second = try #require(entries.last)
         let base64 = try #require(second["raw_base64"] as? String)
@@ -49,7 +49,7 @@ import Testing
         let (_, entries) = try replayWithDeadLetters(path)
         #expect(entries.count == 1)
         #expect(entries[0]["raw"] as? String == "{\"broken\": ")
-        #expect(entries[0]["truncated"] as? Bool == false)
+        #expect(entries[0]["raw_truncated"] as? Bool == false)
         #expect(entries[0]["raw_length"] as? Int == 11)
     }
 

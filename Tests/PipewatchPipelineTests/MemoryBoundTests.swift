@@ -56,7 +56,7 @@ import Testing
         #expect(entry["stage"] as? String == "framing")
         #expect((entry["reason"] as? String)?.contains("longer than \(limit) bytes") == true)
         #expect(entry["line"] as? Int == 1 && entry["offset"] as? Int == 0)
-        #expect(entry["truncated"] as? Bool == true)
+        #expect(entry["raw_truncated"] as? Bool == true)
         #expect(((entry["raw"] as? String)?.hasPrefix(#"{"eventVersion":"1.09","userAgent":"AAAA"#)) == true)
     }
 
