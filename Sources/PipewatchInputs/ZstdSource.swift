@@ -25,6 +25,11 @@ public final class ZstdSource: ByteSource {
     private var failure: InputError?
     /// Decompressed bytes returned so far.
     private var produced: Int64 = 0
+    /// The input the decoder asks for next (a frame header's first bytes, then a block and the next block's header).
+    private var wanted = ZstdSource.frameHeaderPrefix
+    private static let frameHeaderPrefix = 5
+    /// The last call filled the output: the decoder may hold more of the block.
+    private var holdsOutput = false
 
     public var bytesConsumed: Int64 { inner.bytesConsumed }
 
@@ -70,8 +75,21 @@ public final class ZstdSource: ByteSource {
         return out.pos
     }
 
+    /// Decodes into `out`. libzstd leaves `out.pos` where it was when a call fails, so a call that flushed a block
+    /// and then met damage in the next would lose that block: each call is given only the input of the next block
+    /// (the size the decoder asks for), and output the decoder still holds is flushed by a call without input first.
     private func fill(_ out: inout ZSTD_outBuffer) throws(InputError) {
         while out.pos < out.size {
+            if holdsOutput {
+                var none = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+                let before = out.pos
+                let result = ZSTD_decompressStream(context, &out, &none)
+                if ZSTD_isError(result) != 0 { throw corrupt(result) }
+                outputSinceFrameEnd += out.pos - before
+                holdsOutput = out.pos == out.size
+                if result == 0 { endFrame() }
+                continue
+            }
             if inBuffer.pos == inBuffer.size {
                 let n = try inner.read(into: UnsafeMutableRawBufferPointer(start: input, count: inputCapacity))
                 if n == 0 {
@@ -84,9 +102,10 @@ public final class ZstdSource: ByteSource {
                 inBuffer = ZSTD_inBuffer(src: input, size: n, pos: 0)
             }
             let startedAt = storedPosition
-            let outputBefore = out.pos
-            let result = ZSTD_decompressStream(context, &out, &inBuffer)
-            outputSinceFrameEnd += out.pos - outputBefore
+            var step = ZSTD_inBuffer(src: input + inBuffer.pos, size: min(inBuffer.size - inBuffer.pos, wanted), pos: 0)
+            let before = out.pos
+            let result = ZSTD_decompressStream(context, &out, &step)
+            inBuffer.pos += step.pos
             if ZSTD_isError(result) != 0 {
                 if ZSTD_getErrorCode(result) == ZSTD_error_frameParameter_windowTooLarge {
                     throw InputError(
@@ -98,14 +117,27 @@ public final class ZstdSource: ByteSource {
                     throw InputError(
                         name, "trailing garbage after the last complete zstd frame (not zstd data)", storedOffset: lastFrameEnd)
                 }
-                throw InputError(
-                    name, "zstd data is corrupt: \(String(cString: ZSTD_getErrorName(result)))", storedOffset: storedPosition)
+                throw corrupt(result)
             }
-            frameComplete = result == 0
-            if frameComplete {
-                lastFrameEnd = storedPosition
-                outputSinceFrameEnd = 0
+            outputSinceFrameEnd += out.pos - before
+            holdsOutput = out.pos == out.size
+            frameComplete = false
+            if result == 0 {
+                endFrame()
+            } else {
+                wanted = result
             }
         }
+    }
+
+    private func endFrame() {
+        frameComplete = true
+        lastFrameEnd = storedPosition
+        outputSinceFrameEnd = 0
+        wanted = ZstdSource.frameHeaderPrefix
+    }
+
+    private func corrupt(_ result: Int) -> InputError {
+        InputError(name, "zstd data is corrupt: \(String(cString: ZSTD_getErrorName(result)))", storedOffset: storedPosition)
     }
 }

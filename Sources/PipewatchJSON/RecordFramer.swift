@@ -378,23 +378,27 @@ public struct RecordFramer: Sendable {
         }
         // A newline inside the first value means pretty-printed records; one after it, a record per line.
         let newline = memchr(p + i, 0x0A, count - i).map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - p } ?? Int.max
-        let needMore: RootKind =
-            isFinal ? .notJSON : count - i > maxRecordBytes + 1 ? .record(endsBeforeNewline: newline == Int.max) : .needMore
+        // When the value cannot be walked to its end (damaged, or longer than a record may be), its first key
+        // tells: on the line of the opening brace, a record per line; below it, pretty-printed.
+        var j = i + 1
+        skipWhitespace(p, &j, count)
+        let oneLine = j < newline
+        let damaged = RootKind.record(endsBeforeNewline: oneLine)
+        let needMore: RootKind = isFinal ? .notJSON : count - i > maxRecordBytes + 1 ? damaged : .needMore
         // Walk the object's own keys, skipping their values, until a records array or the object's end. A record
         // damaged early is still a record: framing it finds the damage and resynchronises after it.
-        var j = i + 1
         while true {
             skipWhitespace(p, &j, count)
             guard j < count else { return needMore }
             if p[j] == UInt8(ascii: "}") { return .record(endsBeforeNewline: j < newline) }
-            guard p[j] == UInt8(ascii: "\"") else { return .record(endsBeforeNewline: j < newline) }
+            guard p[j] == UInt8(ascii: "\"") else { return damaged }
             var keyScanner = ValueScanner(depth: 0, inString: true)
             guard let keyEnd = keyScanner.advance(p, j + 1, count) else { return needMore }
             let key = UnsafeBufferPointer(start: p + j + 1, count: keyEnd - j - 2)
             j = keyEnd
             skipWhitespace(p, &j, count)
             guard j < count else { return needMore }
-            guard p[j] == UInt8(ascii: ":") else { return .record(endsBeforeNewline: j < newline) }
+            guard p[j] == UInt8(ascii: ":") else { return damaged }
             j += 1
             skipWhitespace(p, &j, count)
             guard j < count else { return needMore }
@@ -421,7 +425,7 @@ public struct RecordFramer: Sendable {
             if p[j] == UInt8(ascii: ",") {
                 j += 1
             } else if p[j] != UInt8(ascii: "}") {
-                return .record(endsBeforeNewline: j < newline)
+                return damaged
             }
         }
     }
