@@ -115,8 +115,28 @@ public struct RecordFramer: Sendable {
                 i = frameLines(buffer, i, count, isFinal, endedByError, &records)
                 break loop
             case .root:
-                skipWhitespace(buffer, &i, count)
-                guard i < count else { break loop }
+                if !discarding && pendingResume == 0 {
+                    // Newlines are counted while the framing is open: a first record per line keeps its number.
+                    while i < count && isWhitespace(buffer[i]) {
+                        if buffer[i] == 0x0A { line += 1 }
+                        i += 1
+                    }
+                    guard i < count else { break loop }
+                }
+                if discarding || pendingResume > 0 || (buffer[i] != UInt8(ascii: "{") && buffer[i] != UInt8(ascii: "[")) {
+                    // Not a JSON value: reported up to the end of its line, and the framing is told by what follows.
+                    scan = .garbageLine
+                    let start = i
+                    guard let end = scanValue(buffer, &i, count, isFinal, &records) else { break loop }
+                    if discarding {
+                        discarding = false
+                    } else {
+                        records.append(FramedRecord(
+                            start: start, end: end, line: line, streamOffset: streamBase + Int64(start), problem: .unexpectedContent))
+                    }
+                    i = end
+                    continue loop
+                }
                 switch detectRoot(buffer, i, count, isFinal) {
                 case .needMore:
                     break loop
@@ -135,10 +155,6 @@ public struct RecordFramer: Sendable {
                     } else {
                         phase = .concatenated
                     }
-                case .notJSON:
-                    // Not a JSON value: line framing isolates whatever this is, one bad line at a time.
-                    framing = framing ?? .ndjson
-                    phase = .lines
                 }
             case .elements, .concatenated:
                 let inArray = phase == .elements
@@ -365,17 +381,12 @@ public struct RecordFramer: Sendable {
         case array(afterBracket: Int)
         case wrapper(Framing, afterBracket: Int)
         case record(endsBeforeNewline: Bool)
-        case notJSON
     }
 
     /// Looks at the top-level value at `i`: an array of records, a wrapper object holding one, or a record. It looks
     /// no further than the record limit: a value that long is a record, framed (and cut) as one.
     private func detectRoot(_ p: UnsafePointer<UInt8>, _ i: Int, _ count: Int, _ isFinal: Bool) -> RootKind {
-        switch p[i] {
-        case UInt8(ascii: "["): return .array(afterBracket: i + 1)
-        case UInt8(ascii: "{"): break
-        default: return .notJSON
-        }
+        if p[i] == UInt8(ascii: "[") { return .array(afterBracket: i + 1) }
         // A newline inside the first value means pretty-printed records; one after it, a record per line.
         let newline = memchr(p + i, 0x0A, count - i).map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - p } ?? Int.max
         // When the value cannot be walked to its end (damaged, or longer than a record may be), its first key
@@ -384,7 +395,7 @@ public struct RecordFramer: Sendable {
         skipWhitespace(p, &j, count)
         let oneLine = j < newline
         let damaged = RootKind.record(endsBeforeNewline: oneLine)
-        let needMore: RootKind = isFinal ? .notJSON : count - i > maxRecordBytes + 1 ? damaged : .needMore
+        let needMore: RootKind = isFinal || count - i > maxRecordBytes + 1 ? damaged : .needMore
         // Walk the object's own keys, skipping their values, until a records array or the object's end. A record
         // damaged early is still a record: framing it finds the damage and resynchronises after it.
         while true {
