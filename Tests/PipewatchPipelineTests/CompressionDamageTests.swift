@@ -131,6 +131,17 @@ func replayWithDeadLetters(_ path: String, maxRecordBytes: Int = 16 << 20) throw
         #expect(result.summaries[0].error?.message.contains("truncated") == true)
     }
 
+    @Test func aFileCutInsideItsMagicNumberIsATruncatedStream() throws {
+        let dir = try TemporaryDirectory()
+        let gzip = try dir.write("one.gz", [0x1F])
+        let zstd = try dir.write("three.zst", [0x28, 0xB5, 0x2F])
+        let result = readAll([gzip, zstd])
+        #expect(result.operations.isEmpty && result.failures.isEmpty)
+        #expect(result.summaries[0].error?.message == "gzip stream is truncated (ended inside its header)")
+        #expect(result.summaries[1].error?.message == "zstd stream is truncated (ended inside its header)")
+        #expect(result.summaries[1].error?.storedOffset == 3)
+    }
+
     @Test func zstdWithTrailingGarbageKeepsEveryRecord() throws {
         let dir = try TemporaryDirectory()
         let frame = Compressor.zstd(Self.bytes)

@@ -53,6 +53,24 @@ import Testing
         #expect(entries[0]["raw_length"] as? Int == 11)
     }
 
+    @Test func anUnterminatedStringInPrettyPrintedRecordsIsOneDeadLetter() throws {
+        // jq-style records; the middle one lost the closing quote of its eventName.
+        let dir = try TemporaryDirectory()
+        let records = (0..<3).map { n -> String in
+            let json = try! JSONSerialization.jsonObject(with: Data(SampleRecords.cloudTrail(n).utf8))
+            return String(decoding: try! JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self)
+        }
+        let damaged = records[1].replacingOccurrences(of: "\"CreateTrainingJob\"", with: "\"CreateTrainingJob")
+        #expect(damaged != records[1])
+        let path = try dir.write("pretty.json", [records[0], damaged, records[2]].joined(separator: "\n") + "\n")
+        let (stats, entries) = try replayWithDeadLetters(path)
+        #expect(stats.events == 2 && stats.badRecords == 1)
+        #expect(entries.count == 1)
+        #expect(entries.first?["reason"] as? String == "not well-formed JSON")
+        #expect(entries.first?["stage"] as? String == "framing")
+        #expect(entries.first?["raw"] as? String == damaged)
+    }
+
     @Test func deadLettersToNullOrAPipeNeedNoFsync() throws {
         // fsync fails with EINVAL on character devices and pipes: there is nothing to make durable there.
         let null = DeadLetterOutput(file: try OutputFile(path: "/dev/null"))

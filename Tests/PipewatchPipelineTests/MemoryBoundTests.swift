@@ -57,7 +57,20 @@ import Testing
         #expect((entry["reason"] as? String)?.contains("longer than \(limit) bytes") == true)
         #expect(entry["line"] as? Int == 1 && entry["offset"] as? Int == 0)
         #expect(entry["raw_truncated"] as? Bool == true)
+        #expect(entry["raw_length"] as? Int == limit, "what was read of it: the record limit")
         #expect(((entry["raw"] as? String)?.hasPrefix(#"{"eventVersion":"1.09","userAgent":"AAAA"#)) == true)
+    }
+
+    @Test func theRecordLimitMustBeWithinItsRange() throws {
+        for limit in ["0", "-1", "1023", "\((1 << 30) + 1)", "\(Int.max)"] {
+            let result = try PipewatchProcess.run(["normalize", "samples/kubernetes", "--max-record-bytes=\(limit)"])
+            #expect(result.status == 64, "\(limit): \(result.stderr)")
+            #expect(result.stderr.contains("--max-record-bytes must be between 1024 and 1073741824"), "\(result.stderr)")
+        }
+        for limit in ["1024", "\(1 << 30)"] {
+            let result = try PipewatchProcess.run(["normalize", "samples/kubernetes", "--max-record-bytes=\(limit)"])
+            #expect(result.status != 64 && !result.stderr.contains("--max-record-bytes must"), "\(limit): \(result.stderr)")
+        }
     }
 
     @Test(arguments: ["gzip", "zstd"])
