@@ -11,6 +11,7 @@ public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     private let lock = NSLock()
     private var exitStatus: Int32?
+    private var peakMemory: Int?
 
     public enum SpawnError: Error, CustomStringConvertible {
         case failed(String, Int32)
@@ -93,14 +94,23 @@ public final class ChildProcess: @unchecked Sendable {
         return wait()
     }
 
+    /// The child's peak resident memory in bytes (its maximum RSS), once it has exited.
+    public var peakMemoryBytes: Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        return peakMemory
+    }
+
     private func poll(block: Bool) -> Int32? {
         lock.lock()
         defer { lock.unlock() }
         if let exitStatus { return exitStatus }
         var status: Int32 = 0
+        var usage = rusage()
         var result: pid_t
-        repeat { result = waitpid(pid, &status, block ? 0 : WNOHANG) } while result == -1 && errno == EINTR
+        repeat { result = wait4(pid, &status, block ? 0 : WNOHANG, &usage) } while result == -1 && errno == EINTR
         guard result == pid else { return nil }
+        peakMemory = usage.ru_maxrss * 1024  // kilobytes on Linux
         // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
         let signal = status & 0x7f
         exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
