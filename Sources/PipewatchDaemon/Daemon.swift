@@ -320,9 +320,12 @@ public final class Daemon: @unchecked Sendable {
         for failure in decoder.failures {
             let record = chunk.records[failure.record]
             let source = batch.sources[failure.record]
+            var cut = false
+            if case .tooLarge = record.problem { cut = true }  // only the beginning of the message was kept
             try deadLetter.write(
                 reason: failure.reason, stage: failure.stage.rawValue, input: "kafka:\(source.partition)", line: 0,
-                offset: source.offset, raw: UnsafeBufferPointer(start: chunk.bytes + record.start, count: record.count))
+                offset: source.offset, raw: UnsafeBufferPointer(start: chunk.bytes + record.start, count: record.count),
+                alreadyCut: cut)
         }
         // The dead letters are durable before their records can be committed.
         if !decoder.failures.isEmpty { try deadLetter.flush() }
