@@ -78,7 +78,7 @@ let package = Package(
             "PipewatchDetectors", "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON",
             "PipewatchTestSupport",
         ]),
-        .testTarget(name: "PipewatchEventsTests", dependencies: ["PipewatchEvents", "PipewatchJSON"]),
+        .testTarget(name: "PipewatchEventsTests", dependencies: ["PipewatchEvents", "PipewatchJSON"], exclude: ["Fixtures"]),
         .testTarget(
             name: "PipewatchRulesTests", dependencies: ["PipewatchRules", "PipewatchEvents", "PipewatchJSON"],
             exclude: ["Fixtures"]),

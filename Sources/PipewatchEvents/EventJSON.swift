@@ -29,6 +29,7 @@ public enum EventJSON {
 
     private static let timeKey = JSONWriter.quotedKey("time")
     private static let timeMillisecondsKey = JSONWriter.quotedKey("time_ms")
+    private static let timeAbsentKey = JSONWriter.quotedKey("time_absent")
     private static let sourceKey = JSONWriter.quotedKey("source")
     private static let outcomeKey = JSONWriter.quotedKey("outcome")
     private static let preliminaryKey = JSONWriter.quotedKey("preliminary")
@@ -37,7 +38,7 @@ public enum EventJSON {
     public static func write(_ view: EventView, to writer: inout JSONWriter, includeRaw: Bool = false) {
         let event = view.eventPointer
         writer.beginObject()
-        if event.pointee.time != Event.unknownTime {
+        if event.pointee.hasTime {
             writer.key(quoted: timeKey)
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Timestamp.textLength) { buffer in
                 let count = Timestamp.write(milliseconds: event.pointee.time, into: buffer.baseAddress!)
@@ -45,6 +46,9 @@ public enum EventJSON {
             }
             writer.key(quoted: timeMillisecondsKey)
             writer.number(event.pointee.time)
+        } else {
+            writer.key(quoted: timeAbsentKey)
+            writer.bool(true)
         }
         writer.key(quoted: sourceKey)
         writer.string(event.pointee.source.name)

@@ -21,10 +21,12 @@ extension Normalizer {
         let deliveryTime = delivery != 0 ? doc.member(delivery, "timestamp") : nil
         if let bodyTime = try time(doc, slot(.timestamp), .mlflowWebhook, "timestamp") {
             event.time = bodyTime
-        } else if let deliveryTime, let header = doc.withString(deliveryTime, { Timestamp.parseUnixSeconds($0) }) {
+        } else if let deliveryTime, doc[deliveryTime].kind == .string {
+            // X-MLflow-Timestamp as received: whoever reaches the receiver chooses it, so it is checked, not trusted.
+            guard let header = doc.withString(deliveryTime, { Timestamp.parseUnixSeconds($0) }) else {
+                throw .invalidField(.mlflowWebhook, "_delivery.timestamp", "not Unix seconds")
+            }
             event.time = header
-        } else {
-            throw .missingField(.mlflowWebhook, "timestamp")
         }
         event.outcome = .success  // MLflow sends webhooks only for registry changes that happened
         event[.apiService] = arena.constant(.mlflow)
@@ -37,9 +39,10 @@ extension Normalizer {
         event[.mlEntity] = text(doc, entity)
         event[.resourceType] = text(doc, entity)
 
+        let deliveryID = delivery != 0 ? doc.member(delivery, "id") ?? 0 : 0
+        event[.uid] = uid(doc, deliveryID, record: root, arena)
         if delivery != 0 {
-            event[.uid] = text(doc, doc.member(delivery, "id") ?? 0)
-            event[.apiRequestID] = event[.uid]
+            event[.apiRequestID] = text(doc, deliveryID)
             event[.srcIP] = text(doc, doc.member(delivery, "remote_addr") ?? 0)
             event[.cloudAccount] = text(doc, doc.member(delivery, "registry") ?? 0)
         }

@@ -1,0 +1,129 @@
+import PipewatchJSON
+
+/// The id of a record whose source gave it none (CloudTrail without eventID, Kubernetes without auditID, GCP without
+/// insertId, MLflow without a delivery id): `mmh3:` and the 32 hex digits of MurmurHash3 x64 128 (seed 0) over the
+/// record's JSON text with the whitespace between tokens removed. So the same record gets the same id whether it
+/// came pretty-printed, in an array or on one line; anything else (a changed value, key order or escape) is another
+/// record. Python's `mmh3.hash_bytes(text).hex()` computes the same digits from the compacted text.
+public enum ContentID {
+    public static let prefix: StaticString = "mmh3:"
+    /// `prefix` and 32 hex digits.
+    public static let length = 37
+
+    /// Writes the id of the JSON value `text` to `out` (`length` bytes) without allocating.
+    public static func write(_ text: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
+        var hash = Murmur3x64x128()
+        var inString = false
+        var escaped = false
+        for byte in text {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+                || byte == UInt8(ascii: "\t")
+            {
+                continue
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            }
+            hash.add(byte)
+        }
+        let (h1, h2) = hash.finish()
+        let prefixCount = prefix.utf8CodeUnitCount
+        out.update(from: prefix.utf8Start, count: prefixCount)
+        let hex: StaticString = "0123456789abcdef"
+        // The digest's bytes in order: h1 then h2, each little-endian (as the reference implementation writes them).
+        func writeHex(_ word: UInt64, at start: Int) {
+            for byteIndex in 0..<8 {
+                let byte = Int((word >> UInt64(byteIndex * 8)) & 0xff)
+                out[start + byteIndex * 2] = hex.utf8Start[byte >> 4]
+                out[start + byteIndex * 2 + 1] = hex.utf8Start[byte & 0xf]
+            }
+        }
+        writeHex(h1, at: prefixCount)
+        writeHex(h2, at: prefixCount + 16)
+    }
+
+    public static func string(_ text: String) -> String {
+        var text = text
+        return text.withUTF8 { bytes in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { buffer in
+                write(bytes, into: buffer.baseAddress!)
+                return String(decoding: UnsafeBufferPointer(start: buffer.baseAddress, count: length), as: UTF8.self)
+            }
+        }
+    }
+}
+
+/// MurmurHash3 x64 128 (Austin Appleby's public-domain algorithm), seed 0, fed one byte at a time.
+struct Murmur3x64x128 {
+    private var h1: UInt64 = 0
+    private var h2: UInt64 = 0
+    /// The current 16-byte block, as two little-endian words.
+    private var k1: UInt64 = 0
+    private var k2: UInt64 = 0
+    private var blockCount = 0
+    private var total: UInt64 = 0
+
+    private static let c1: UInt64 = 0x87c3_7b91_1142_53d5
+    private static let c2: UInt64 = 0x4cf5_ad43_2745_937f
+
+    @inline(__always)
+    private static func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
+
+    @inline(__always)
+    private static func fmix(_ value: UInt64) -> UInt64 {
+        var k = value
+        k ^= k >> 33
+        k &*= 0xff51_afd7_ed55_8ccd
+        k ^= k >> 33
+        k &*= 0xc4ce_b9fe_1a85_ec53
+        k ^= k >> 33
+        return k
+    }
+
+    @inline(__always)
+    private static func mixK1(_ k: UInt64) -> UInt64 { rotl(k &* c1, 31) &* c2 }
+    @inline(__always)
+    private static func mixK2(_ k: UInt64) -> UInt64 { rotl(k &* c2, 33) &* c1 }
+
+    @inline(__always)
+    mutating func add(_ byte: UInt8) {
+        if blockCount < 8 {
+            k1 |= UInt64(byte) << (UInt64(blockCount) * 8)
+        } else {
+            k2 |= UInt64(byte) << (UInt64(blockCount - 8) * 8)
+        }
+        blockCount += 1
+        total &+= 1
+        guard blockCount == 16 else { return }
+        h1 ^= Self.mixK1(k1)
+        h1 = Self.rotl(h1, 27) &+ h2
+        h1 = h1 &* 5 &+ 0x52dc_e729
+        h2 ^= Self.mixK2(k2)
+        h2 = Self.rotl(h2, 31) &+ h1
+        h2 = h2 &* 5 &+ 0x3849_5ab5
+        k1 = 0
+        k2 = 0
+        blockCount = 0
+    }
+
+    mutating func finish() -> (UInt64, UInt64) {
+        if blockCount > 8 { h2 ^= Self.mixK2(k2) }
+        if blockCount > 0 { h1 ^= Self.mixK1(k1) }
+        h1 ^= total
+        h2 ^= total
+        h1 &+= h2
+        h2 &+= h1
+        h1 = Self.fmix(h1)
+        h2 = Self.fmix(h2)
+        h1 &+= h2
+        h2 &+= h1
+        return (h1, h2)
+    }
+}
