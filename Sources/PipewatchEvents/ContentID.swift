@@ -13,25 +13,8 @@ public enum ContentID {
     /// Writes the id of the JSON value `text` to `out` (`length` bytes) without allocating.
     public static func write(_ text: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
         var hash = Murmur3x64x128()
-        var inString = false
-        var escaped = false
-        for byte in text {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-            } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
-                || byte == UInt8(ascii: "\t")
-            {
-                continue
-            } else if byte == UInt8(ascii: "\"") {
-                inString = true
-            }
-            hash.add(byte)
+        if let base = text.baseAddress {
+            hashWithoutLayout(base, text.count, into: &hash)
         }
         let (h1, h2) = hash.finish()
         let prefixCount = prefix.utf8CodeUnitCount
@@ -49,6 +32,59 @@ public enum ContentID {
         writeHex(h2, at: prefixCount + 16)
     }
 
+    /// Hashes the runs of `text` between the whitespace outside strings, jumping from one byte that may matter
+    /// (whitespace, a quote, a backslash: valid JSON has no other byte below 0x21 outside strings) to the next,
+    /// eight bytes at a time; a compact record is one run, hashed block by block.
+    private static func hashWithoutLayout(_ p: UnsafePointer<UInt8>, _ n: Int, into hash: inout Murmur3x64x128) {
+        let raw = UnsafeRawPointer(p)
+        @inline(__always) func next(_ from: Int) -> Int {
+            var i = from
+            while i + 8 <= n {
+                let mask = mayMatter(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                // Little-endian: the lowest flagged byte is the first in memory, and the lowest flag is exact.
+                if mask != 0 { return i + mask.trailingZeroBitCount >> 3 }
+                i += 8
+            }
+            while i < n {
+                let byte = p[i]
+                if byte <= 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return i }
+                i += 1
+            }
+            return n
+        }
+        var inString = false
+        var runStart = 0
+        var i = next(0)
+        while i < n {
+            let byte = p[i]
+            if inString {
+                if byte == UInt8(ascii: "\\") {
+                    i = next(i + 2)  // the escaped character, whatever it is, belongs to the string
+                    continue
+                }
+                if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else {
+                hash.add(p + runStart, i - runStart)
+                runStart = i + 1
+            }
+            i = next(i + 1)
+        }
+        if n > runStart { hash.add(p + runStart, n - runStart) }
+    }
+
+    /// A flag (0x80) in each byte of `word` below 0x21, a quote or a backslash; the lowest flag is exact, the ones
+    /// above it may not be (SWAR borrow), which is all `next` needs.
+    @inline(__always)
+    private static func mayMatter(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        let below = (word &- ones &* 0x21) & ~word & highs
+        return below | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5c))
+    }
+
     public static func string(_ text: String) -> String {
         var text = text
         return text.withUTF8 { bytes in
@@ -60,14 +96,14 @@ public enum ContentID {
     }
 }
 
-/// MurmurHash3 x64 128 (Austin Appleby's public-domain algorithm), seed 0, fed one byte at a time.
+/// MurmurHash3 x64 128 (Austin Appleby's public-domain algorithm), seed 0, over bytes given in pieces.
 struct Murmur3x64x128 {
     private var h1: UInt64 = 0
     private var h2: UInt64 = 0
-    /// The current 16-byte block, as two little-endian words.
+    /// The bytes of an unfinished 16-byte block, as two little-endian words.
     private var k1: UInt64 = 0
     private var k2: UInt64 = 0
-    private var blockCount = 0
+    private var pending = 0
     private var total: UInt64 = 0
 
     private static let c1: UInt64 = 0x87c3_7b91_1142_53d5
@@ -93,29 +129,55 @@ struct Murmur3x64x128 {
     private static func mixK2(_ k: UInt64) -> UInt64 { rotl(k &* c2, 33) &* c1 }
 
     @inline(__always)
-    mutating func add(_ byte: UInt8) {
-        if blockCount < 8 {
-            k1 |= UInt64(byte) << (UInt64(blockCount) * 8)
-        } else {
-            k2 |= UInt64(byte) << (UInt64(blockCount - 8) * 8)
-        }
-        blockCount += 1
-        total &+= 1
-        guard blockCount == 16 else { return }
-        h1 ^= Self.mixK1(k1)
+    private mutating func block(_ a: UInt64, _ b: UInt64) {
+        h1 ^= Self.mixK1(a)
         h1 = Self.rotl(h1, 27) &+ h2
         h1 = h1 &* 5 &+ 0x52dc_e729
-        h2 ^= Self.mixK2(k2)
+        h2 ^= Self.mixK2(b)
         h2 = Self.rotl(h2, 31) &+ h1
         h2 = h2 &* 5 &+ 0x3849_5ab5
-        k1 = 0
-        k2 = 0
-        blockCount = 0
+    }
+
+    @inline(__always)
+    private mutating func addByte(_ byte: UInt8) {
+        if pending < 8 {
+            k1 |= UInt64(byte) << (UInt64(pending) * 8)
+        } else {
+            k2 |= UInt64(byte) << (UInt64(pending - 8) * 8)
+        }
+        pending += 1
+        if pending == 16 {
+            block(k1, k2)
+            k1 = 0
+            k2 = 0
+            pending = 0
+        }
+    }
+
+    /// Appends `count` bytes at `p` to what is hashed.
+    mutating func add(_ p: UnsafePointer<UInt8>, _ count: Int) {
+        total &+= UInt64(count)
+        var i = 0
+        while pending != 0 && i < count {
+            addByte(p[i])
+            i += 1
+        }
+        let raw = UnsafeRawPointer(p)
+        while i + 16 <= count {
+            block(
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)),
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)))
+            i += 16
+        }
+        while i < count {
+            addByte(p[i])
+            i += 1
+        }
     }
 
     mutating func finish() -> (UInt64, UInt64) {
-        if blockCount > 8 { h2 ^= Self.mixK2(k2) }
-        if blockCount > 0 { h1 ^= Self.mixK1(k1) }
+        if pending > 8 { h2 ^= Self.mixK2(k2) }
+        if pending > 0 { h1 ^= Self.mixK1(k1) }
         h1 ^= total
         h2 ^= total
         h1 &+= h2

@@ -1,7 +1,8 @@
 import PipewatchJSON
 
 /// The normalized event as JSON: dotted field names become nested objects (`api.operation` → `{"api":{"operation"…}}`),
-/// absent fields are left out, and `raw` (on request) is the original record.
+/// absent fields are left out (an event without time has `"time_absent": true` instead of `time`), and `raw` (on
+/// request) is the original record.
 public enum EventJSON {
     /// Field groups in output order: a name without a dot stands alone; a prefix opens an object. Keys are kept
     /// pre-quoted, so writing an event encodes no constant names.

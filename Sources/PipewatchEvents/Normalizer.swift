@@ -160,7 +160,7 @@ public final class Normalizer: @unchecked Sendable {
         }
     }
 
-    /// The time in a field, or nil when the field is absent, null or empty; throws when it holds something else
+    /// The time in a field, or nil when the field is absent, null or empty; throws when it holds something other
     /// than a time. A string is a date-time (`Timestamp.parseDateTime`: RFC 3339 and the export forms) or epoch
     /// digits; a number is epoch seconds, milliseconds, microseconds or nanoseconds (`Timestamp.parseEpoch`).
     func time(_ document: JSONDocument, _ index: UInt32, _ source: EventSource, _ field: String) throws(NormalizeFailure) -> Int64? {
@@ -188,7 +188,7 @@ public final class Normalizer: @unchecked Sendable {
     }
 
     /// The time of the first of a source's time fields, in order of preference, that has one (see `time`);
-    /// `Event.unknownTime` when none has. A field that holds something else than a time refuses the record, since
+    /// `Event.unknownTime` when none has. A field that holds something other than a time refuses the record, since
     /// it is damaged, and a later field's time might not mean the same. Pass `(0, "")` for an unused field.
     func firstTime(
         _ document: JSONDocument, _ source: EventSource, _ first: (UInt32, String), _ second: (UInt32, String),

@@ -1,9 +1,9 @@
 import PipewatchJSON
 
-/// Which source a record is, from the keys that tell the sources apart rather than from one field each: exports and
-/// shippers drop fields (an id, a stage, a time) but keep enough of the others. `slots` must hold the record's
-/// top-level keys. A record of a source that lacks what its normalizer needs is refused there, by field name.
 extension Normalizer {
+    /// Which source a record is, from the keys that tell the sources apart rather than from one field each: exports
+    /// and shippers drop fields (an id, a stage, a time) but keep enough of the others. `slots` must hold the
+    /// record's top-level keys. A record of a source that lacks what its normalizer needs is refused there, by name.
     func recognise(_ doc: JSONDocument) -> EventSource? {
         @inline(__always) func has(_ key: Top) -> Bool { slots[key.rawValue] != 0 }
 

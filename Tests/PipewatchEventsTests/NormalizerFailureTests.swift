@@ -12,6 +12,74 @@ struct NormalizerFailureTests {
         #expect(try NormalizedRecord(MLflowRecords.delivery(entity: "prompt", action: "created", data: #"{"name": "p"}"#)).source == .mlflowWebhook)
     }
 
+    @Test("recognition by the keys that tell the sources apart", arguments: [
+        // CloudTrail: two of eventVersion, userIdentity, eventSource, eventName.
+        (#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject"}"#, EventSource.cloudTrail),
+        (#"{"userIdentity":{"type":"Root"},"eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com"}"#, .cloudTrail),
+        // Kubernetes: an audit.k8s.io Event, v1 or v1beta1, or two audit keys without kind.
+        (#"{"kind":"Event","apiVersion":"audit.k8s.io/v1beta1","verb":"get"}"#, .kubernetesAudit),
+        (#"{"verb":"list","requestURI":"/api/v1/pods"}"#, .kubernetesAudit),
+        (#"{"verb":"get","objectRef":{"resource":"secrets"}}"#, .kubernetesAudit),
+        // GCP: an AuditLog payload by type, by serviceName + methodName, by its log, or a BigQuery export.
+        (#"{"protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","methodName":"m"}}"#, .gcpAudit),
+        (#"{"protoPayload":{"serviceName":"iam.googleapis.com","methodName":"m"}}"#, .gcpAudit),
+        (#"{"protoPayload":{"methodName":"m"},"logName":"projects/p/logs/cloudaudit.googleapis.com%2Fdata_access"}"#, .gcpAudit),
+        (#"{"protopayload_auditlog":{"serviceName":"s","methodName":"m"}}"#, .gcpAudit),
+    ])
+    func recognition(text: String, source: EventSource) throws {
+        #expect(try NormalizedRecord(text).source == source)
+    }
+
+    @Test("look-alikes of one source key are not records", arguments: [
+        #"{"kind":"Event","apiVersion":"v1","reason":"BackOff","involvedObject":{"kind":"Pod"}}"#,  // a core Event
+        #"{"kind":"Event","verb":"get"}"#,
+        #"{"protoPayload":{"@type":"type.googleapis.com/google.appengine.logging.v1.RequestLog","methodName":"GET"}}"#,
+        #"{"protoPayload":{"methodName":"m"},"logName":"projects/p/logs/stdout"}"#,
+        #"{"eventName":"checkout","eventTime":"2025-01-21T17:49:47Z"}"#,
+        #"{"eventversion":"1.09","eventsource":"s3.amazonaws.com","eventname":"GetObject"}"#,
+        #"{"detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"GetObject"}}"#,
+    ])
+    func lookAlikes(text: String) {
+        guard case .unknownShape = normalizeFailure(text) else {
+            Issue.record("\(text): \(String(describing: normalizeFailure(text)))")
+            return
+        }
+    }
+
+    @Test("an EventBridge event is its CloudTrail detail, with the envelope's time when the detail has none")
+    func eventBridge() throws {
+        let detail = #"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/bob"},"eventSource":"sagemaker.amazonaws.com","eventName":"DeleteModel","awsRegion":"us-east-1","eventID":"2c9d5c1e-4f59-4bd6-8a37-8e0f1f7f5a10"}"#
+        let text = #"{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"AWS API Call via CloudTrail","source":"aws.sagemaker","time":"2025-01-21T17:49:47Z","region":"us-east-1","detail":\#(detail)}"#
+        let r = try NormalizedRecord(text)
+        #expect(r.source == .cloudTrail)
+        #expect(r[.apiOperation] == "DeleteModel")
+        #expect(r[.uid] == "2c9d5c1e-4f59-4bd6-8a37-8e0f1f7f5a10")
+        #expect(r.time == epochMilliseconds(2025, 1, 21, 17, 49, 47))
+        // Raw fields resolve in the detail, where CloudTrail rules expect them.
+        #expect(r.document.member(r.view.record, "eventName") != nil)
+        #expect(r.document.member(r.view.record, "detail-type") == nil)
+        // The detail's own eventTime wins over the envelope's.
+        let timed = text.replacingOccurrences(of: #""eventName":"DeleteModel""#, with: #""eventName":"DeleteModel","eventTime":"2025-01-21T17:49:40Z""#)
+        #expect(try NormalizedRecord(timed).time == epochMilliseconds(2025, 1, 21, 17, 49, 40))
+    }
+
+    @Test("CloudTrail falls back to @timestamp, Kubernetes to v1beta1 timestamp, GCP to the request's and the receive time")
+    func timeFallbacks() throws {
+        let logstash = try NormalizedRecord(#"{"@timestamp":"2025-01-21T17:49:47.000Z","@version":"1","eventSource":"s3.amazonaws.com","eventName":"GetObject"}"#)
+        #expect(logstash.time == epochMilliseconds(2025, 1, 21, 17, 49, 47))
+        let both = try NormalizedRecord(#"{"@timestamp":"2025-01-21T17:55:00.000Z","eventTime":"2025-01-21T17:49:47Z","eventSource":"s3.amazonaws.com","eventName":"GetObject"}"#)
+        #expect(both.time == epochMilliseconds(2025, 1, 21, 17, 49, 47))
+        let v1beta1 = try NormalizedRecord(#"{"kind":"Event","apiVersion":"audit.k8s.io/v1beta1","verb":"get","timestamp":"2018-10-26T13:22:39Z"}"#)
+        #expect(v1beta1.time == epochMilliseconds(2018, 10, 26, 13, 22, 39))
+        let request = try NormalizedRecord(#"{"protoPayload":{"serviceName":"s","methodName":"m","requestMetadata":{"requestAttributes":{"time":"2025-01-21T17:49:47.5Z"}}},"receiveTimestamp":"2025-01-21T17:49:49Z"}"#)
+        #expect(request.time == epochMilliseconds(2025, 1, 21, 17, 49, 47, ms: 500))
+        let received = try NormalizedRecord(#"{"protoPayload":{"serviceName":"s","methodName":"m"},"receiveTimestamp":"2025-01-21T17:49:49Z"}"#)
+        #expect(received.time == epochMilliseconds(2025, 1, 21, 17, 49, 49))
+        // A damaged first choice is not covered up by a later field.
+        #expect(normalizeFailure(#"{"protoPayload":{"serviceName":"s","methodName":"m"},"timestamp":"2025-02-30T00:00:00Z","receiveTimestamp":"2025-01-21T17:49:49Z"}"#)
+            == .invalidField(.gcpAudit, "timestamp", TimeReason.notATime))
+    }
+
     @Test("source names round-trip")
     func sourceNames() {
         for source in EventSource.allCases {

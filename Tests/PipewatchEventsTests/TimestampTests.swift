@@ -318,6 +318,40 @@ struct ContentIDTests {
         #expect(ContentID.string(text) == "mmh3:" + hex)
     }
 
+    /// Prefixes of one text across the 8- and 16-byte boundaries the hash and the scanner work in.
+    @Test("MurmurHash3 reference values at block boundaries", arguments: [
+        (1, "e9a49f5b08d0e50558b8265bc51d3fee"), (7, "7b0acf6419d12a71a61efdc5634123ad"),
+        (8, "13edc479972f2f4a2a0d46029fe1e3e7"), (9, "cd46c9a20cfcb0006cc3410cec94e5d7"),
+        (15, "b75bb721b280a9be0aac5a7328eb6263"), (16, "6004a3932dce23049d6ab82a633f0881"),
+        (17, "c785649d9fc7e57cb9875f648490e8fa"), (31, "39316bef338e22f61c1d08476ed771f1"),
+        (32, "93303c33bc2d8751df900ea4a7528378"), (33, "3ba77ed29248ecdbef9a4eee2e9c614e"),
+        (56, "10e31a14ff4b3f726ecb94d3c67589c3"),
+    ])
+    func blockBoundaries(count: Int, hex: String) {
+        let text = #"{"a":"0123456789abcdefghijklmnopqrstuvwxyz","b":[1,2,3]}"#
+        #expect(ContentID.string(String(text.prefix(count))) == "mmh3:" + hex)
+    }
+
+    @Test("generated records: the id of any layout is the id of the compact text")
+    func generatedLayouts() throws {
+        var generator = SplitMix64(seed: 11)
+        let pieces = [
+            "a", "user agent/1.0 (linux)", #"esc\"aped"#, #"back\\slash"#, #"\n\t"#, #"\u00e9t\u00e9"#, "é漢",
+            "    ", "x", "0123456789abcdef0123456789",
+        ]
+        for _ in 0..<300 {
+            var members: [String] = []
+            for k in 0..<Int.random(in: 1...12, using: &generator) {
+                let string = (0..<Int.random(in: 0...4, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+                let value = Bool.random(using: &generator) ? "\"\(string)\"" : "[\(k),true,null,{\"n\":-1.5e3}]"
+                members.append("\"k\(k)\(string)\":\(value)")
+            }
+            let compact = "{" + members.joined(separator: ",") + "}"
+            #expect((try? JSONSerialization.jsonObject(with: Data(compact.utf8))) != nil, "\(compact)")
+            #expect(ContentID.string(spreadOut(compact)) == ContentID.string(compact), "\(compact)")
+        }
+    }
+
     @Test("whitespace between tokens does not count; inside strings it does")
     func whitespace() {
         let compact = #"{"verb":"get","user":{"username":"a b"},"sourceIPs":["10.0.0.1","10.0.0.2"]}"#
@@ -341,5 +375,18 @@ struct ContentIDTests {
         #expect(first[.uid] == second[.uid])
         #expect(first[.uid] != other[.uid])
         #expect(first[.apiRequestID] == nil)
+    }
+}
+
+/// A seeded generator, so a generated case that fails fails again.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
     }
 }
