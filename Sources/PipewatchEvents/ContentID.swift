@@ -13,10 +13,51 @@ public enum ContentID {
     /// Writes the id of the JSON value `text` to `out` (`length` bytes) without allocating.
     public static func write(_ text: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
         var hash = Murmur3x64x128()
+        if let base = text.baseAddress { hashWithoutLayout(base, text.count, into: &hash) }
+        write(hash.finish(), into: out)
+    }
+
+    /// Writes the id of the parsed value at `index` to `out` (`length` bytes) without allocating. A value written
+    /// without layout whitespace (as NDJSON records are) is hashed as it is, a block at a time; the tape tells.
+    public static func write(_ document: JSONDocument, _ index: UInt32, into out: UnsafeMutablePointer<UInt8>) {
+        let text = document.jsonText(index)
+        var hash = Murmur3x64x128()
         if let base = text.baseAddress {
-            hashWithoutLayout(base, text.count, into: &hash)
+            if compactLength(document, index) == text.count {
+                hash.add(base, text.count)
+            } else {
+                hashWithoutLayout(base, text.count, into: &hash)
+            }
         }
-        let (h1, h2) = hash.finish()
+        write(hash.finish(), into: out)
+    }
+
+    /// The length of the value's JSON text without whitespace between tokens: its scalars as written (strings with
+    /// their quotes), two brackets per container, a colon per member and a comma between entries. The tape holds
+    /// keys and values as nodes, so the colons and commas of all containers are the nodes below the value less one
+    /// per non-empty container.
+    static func compactLength(_ document: JSONDocument, _ index: UInt32) -> Int {
+        let end = document[index].next
+        var length = 0
+        var k = index
+        while k < end {
+            let node = document[k]
+            switch node.kind {
+            case .object, .array:
+                length += node.next > k &+ 1 ? 1 : 2  // brackets, less the one comma fewer than entries
+            case .string:
+                length += node.byteCount + 2
+            default:
+                length += node.byteCount
+            }
+            k &+= 1
+        }
+        // Each node below the value is a key (its colon) or an entry (its comma, one fewer per non-empty container).
+        return length + Int(end &- index &- 1)
+    }
+
+    private static func write(_ digest: (UInt64, UInt64), into out: UnsafeMutablePointer<UInt8>) {
+        let (h1, h2) = digest
         let prefixCount = prefix.utf8CodeUnitCount
         out.update(from: prefix.utf8Start, count: prefixCount)
         let hex: StaticString = "0123456789abcdef"

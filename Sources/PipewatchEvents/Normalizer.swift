@@ -205,7 +205,7 @@ public final class Normalizer: @unchecked Sendable {
         if own.isPresent && own.length > 0 { return own }
         let mark = arena.mark
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ContentID.length) { buffer in
-            ContentID.write(document.jsonText(record), into: buffer.baseAddress!)
+            ContentID.write(document, record, into: buffer.baseAddress!)
             arena.appendBytes(UnsafeBufferPointer(buffer))
         }
         return arena.finish(from: mark)

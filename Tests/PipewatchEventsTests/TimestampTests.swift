@@ -343,12 +343,16 @@ struct ContentIDTests {
             var members: [String] = []
             for k in 0..<Int.random(in: 1...12, using: &generator) {
                 let string = (0..<Int.random(in: 0...4, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
-                let value = Bool.random(using: &generator) ? "\"\(string)\"" : "[\(k),true,null,{\"n\":-1.5e3}]"
-                members.append("\"k\(k)\(string)\":\(value)")
+                let values = ["\"\(string)\"", "[\(k),true,null,{\"n\":-1.5e3}]", "[]", "{}", "[[],{\"e\":{}}]"]
+                members.append("\"k\(k)\(string)\":\(values.randomElement(using: &generator)!)")
             }
-            let compact = "{" + members.joined(separator: ",") + "}"
+            // A Kubernetes audit event without auditID, so the normalizer derives its uid from the parsed record.
+            let compact = #"{"verb":"get","requestURI":"/x","# + members.joined(separator: ",") + "}"
             #expect((try? JSONSerialization.jsonObject(with: Data(compact.utf8))) != nil, "\(compact)")
-            #expect(ContentID.string(spreadOut(compact)) == ContentID.string(compact), "\(compact)")
+            let id = ContentID.string(compact)
+            #expect(ContentID.string(spreadOut(compact)) == id, "\(compact)")
+            #expect(try NormalizedRecord(compact)[.uid] == id, "\(compact)")
+            #expect(try NormalizedRecord(spreadOut(compact))[.uid] == id, "\(compact)")
         }
     }
 
