@@ -13,9 +13,25 @@ extension Normalizer {
         var event = Event(source: .mlflowWebhook, record: root)
         let entity = slot(.entity)
         let action = slot(.action)
-        guard doc[entity].kind == .string else { throw .invalidField(.mlflowWebhook, "entity", "not a string") }
-        guard doc[action].kind == .string else { throw .invalidField(.mlflowWebhook, "action", "not a string") }
-        guard doc[slot(.data)].kind == .object else { throw .invalidField(.mlflowWebhook, "data", "not an object") }
+        let entityText: TextRef
+        if entity != 0 && action != 0 {
+            guard doc[entity].kind == .string else { throw .invalidField(.mlflowWebhook, "entity", "not a string") }
+            guard doc[action].kind == .string else { throw .invalidField(.mlflowWebhook, "action", "not a string") }
+            let mark = arena.mark
+            appendString(doc, entity, to: arena)
+            arena.appendByte(UInt8(ascii: "."))
+            appendString(doc, action, to: arena)
+            event[.apiOperation] = arena.finish(from: mark)
+            entityText = text(doc, entity)
+        } else {
+            // Recognised by its event type, `<entity>.<action>`.
+            let type = slot(.event)
+            event[.apiOperation] = text(doc, type)
+            entityText = slice(doc, type, 0, mlflowEventType(doc, type) ?? 0, arena)
+        }
+        // A trimmed export may leave the data out; data that is there must be MLflow's object.
+        let data = slot(.data)
+        guard data == 0 || doc[data].kind == .object else { throw .invalidField(.mlflowWebhook, "data", "not an object") }
 
         let delivery = slot(.delivery)
         let deliveryTime = delivery != 0 ? doc.member(delivery, "timestamp") : nil
@@ -31,13 +47,8 @@ extension Normalizer {
         event.outcome = .success  // MLflow sends webhooks only for registry changes that happened
         event[.apiService] = arena.constant(.mlflow)
         event[.cloudProvider] = arena.constant(.mlflow)
-        let mark = arena.mark
-        appendString(doc, entity, to: arena)
-        arena.appendByte(UInt8(ascii: "."))
-        appendString(doc, action, to: arena)
-        event[.apiOperation] = arena.finish(from: mark)
-        event[.mlEntity] = text(doc, entity)
-        event[.resourceType] = text(doc, entity)
+        event[.mlEntity] = entityText
+        event[.resourceType] = entityText
 
         let deliveryID = delivery != 0 ? doc.member(delivery, "id") ?? 0 : 0
         event[.uid] = uid(doc, deliveryID, record: root, arena)
@@ -47,7 +58,11 @@ extension Normalizer {
             event[.cloudAccount] = text(doc, doc.member(delivery, "registry") ?? 0)
         }
 
-        mlflow.data.collect(doc, slot(.data), into: inner)
+        if data != 0 {
+            mlflow.data.collect(doc, data, into: inner)
+        } else {
+            inner.update(repeating: 0, count: mlflow.data.keys.count)
+        }
         let d = MLflowFields.Data.self
         event[.mlName] = text(doc, inner[d.name.rawValue])
         event[.resourceName] = event[.mlName]
@@ -65,9 +80,9 @@ extension Normalizer {
         let source = inner[d.source.rawValue]
         event[.mlArtifactURI] = artifactURI(doc, source, arena)
         if !event[.mlRunID].isPresent { event[.mlRunID] = runOfSource(doc, source, arena) }
-        let isModel = doc.withString(entity) { name in
+        let isModel = withText(entityText, doc, arena) { name in
             JSONString.equals(name, "registered_model") || JSONString.hasPrefix(name, "model_version")
-        }
+        } ?? false
         if isModel {
             event[.mlModelName] = event[.mlName]
             event[.mlModelVersion] = event[.mlVersion]

@@ -46,6 +46,8 @@ public final class Normalizer: @unchecked Sendable {
         case protopayloadAuditlog
         // MLflow webhook
         case entity, action, data, delivery, workspace
+        /// The event type in one string (`model_version.created`), as some receivers store a delivery.
+        case event
 
         var key: String {
             switch self {

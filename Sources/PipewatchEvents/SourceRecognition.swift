@@ -7,8 +7,10 @@ extension Normalizer {
     func recognise(_ doc: JSONDocument) -> EventSource? {
         @inline(__always) func has(_ key: Top) -> Bool { slots[key.rawValue] != 0 }
 
-        // MLflow: the webhook body's own three keys.
-        if has(.entity) && has(.action) && has(.data) { return .mlflowWebhook }
+        // MLflow: the body's entity and action, with its data or its timestamp (exports drop one or the other); or
+        // the event type as one string beside the data, as some receivers store a delivery.
+        if has(.entity) && has(.action) && (has(.data) || has(.timestamp)) { return .mlflowWebhook }
+        if has(.event) && has(.data) && mlflowEventType(doc, slot(.event)) != nil { return .mlflowWebhook }
 
         // GCP: a LogEntry whose payload is an AuditLog, by its type, by serviceName and methodName, or by its log;
         // a log sink's BigQuery export names the payload column after the type.
@@ -47,7 +49,23 @@ extension Normalizer {
     }
 }
 
+extension Normalizer {
+    /// Where the entity ends in an MLflow event type `<entity>.<action>` (lowercase entity, one of MLflow's actions),
+    /// or nil when the value is not one.
+    func mlflowEventType(_ doc: JSONDocument, _ index: UInt32) -> Int? {
+        withString(doc, index) { text -> Int? in
+            guard let dot = text.lastIndex(of: UInt8(ascii: ".")), dot > 0,
+                text[..<dot].allSatisfy({ $0 == UInt8(ascii: "_") || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) })
+            else { return nil }
+            let action = UnsafeBufferPointer(rebasing: text[(dot + 1)...])
+            for known in SourceRecognitionText.mlflowActions where JSONString.equals(action, known) { return dot }
+            return nil
+        } ?? nil
+    }
+}
+
 enum SourceRecognitionText {
+    static let mlflowActions: [StaticString] = ["created", "updated", "deleted", "set", "exceeded"]
     static let auditLogName = Array("cloudaudit.googleapis.com".utf8)
     static let kubernetesKeys: [Normalizer.Top] = [
         .auditID, .verb, .requestURI, .objectRef, .stage, .stageTimestamp, .requestReceivedTimestamp,
