@@ -117,12 +117,20 @@ extension Normalizer {
         guard index != 0, doc[index].kind == .string, !doc[index].isEscaped else { return }
         let node = doc[index]
         let bytes = doc.rawBytes(index)
-        var parts: [(Int, Int)] = []
+        // The first four segments, in a tuple rather than an array: this runs for every GCP record.
+        var parts: ((Int, Int), (Int, Int), (Int, Int), (Int, Int)) = ((0, 0), (0, 0), (0, 0), (0, 0))
+        var count = 0
         var start = 0
         for k in 0...bytes.count where k == bytes.count || bytes[k] == UInt8(ascii: "/") {
-            parts.append((start, k))
+            switch count {
+            case 0: parts.0 = (start, k)
+            case 1: parts.1 = (start, k)
+            case 2: parts.2 = (start, k)
+            default: parts.3 = (start, k)
+            }
+            count += 1
             start = k + 1
-            if parts.count == 4 { break }
+            if count == 4 { break }
         }
         func ref(_ part: (Int, Int)) -> TextRef {
             TextRef(offset: node.start + UInt32(part.0), length: UInt32(part.1 - part.0), flags: TextRef.present)
@@ -130,11 +138,11 @@ extension Normalizer {
         func word(_ part: (Int, Int), _ literal: StaticString) -> Bool {
             JSONString.equals(UnsafeBufferPointer(rebasing: bytes[part.0..<part.1]), literal)
         }
-        if parts.count >= 2 && word(parts[0], "projects") && !event[.cloudAccount].isPresent {
-            event[.cloudAccount] = ref(parts[1])
+        if count >= 2 && word(parts.0, "projects") && !event[.cloudAccount].isPresent {
+            event[.cloudAccount] = ref(parts.1)
         }
-        if parts.count >= 4 && word(parts[2], "locations") && !event[.cloudRegion].isPresent {
-            event[.cloudRegion] = ref(parts[3])
+        if count >= 4 && word(parts.2, "locations") && !event[.cloudRegion].isPresent {
+            event[.cloudRegion] = ref(parts.3)
         }
     }
 }
