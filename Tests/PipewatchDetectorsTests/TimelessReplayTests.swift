@@ -89,5 +89,8 @@ import Testing
         // Six denied calls of one user within minutes would reach 4; the three with a time do not.
         #expect(!alerts.contains { rule($0) == "burst" }, "\(alerts.map(rule))")
         #expect(alerts.count == 7)
+        // `unmapped` and a creation time keep them valid Detection Findings.
+        let verdict = try OCSFValidationTests.validate(result.stdout)
+        #expect(verdict.events == 7 && verdict.failed == 0, "\(verdict.report)")
     }
 }
