@@ -46,7 +46,10 @@ public final class FileReplay {
                         raw: UnsafeBufferPointer(start: chunk.bytes + record.start, count: record.count), alreadyCut: cut)
                 }
                 stats.badRecords += decoder.failures.count
-                for event in decoder.events { stats.eventsBySource[Int(event.source.rawValue)] += 1 }
+                for event in decoder.events {
+                    stats.eventsBySource[Int(event.source.rawValue)] += 1
+                    if !event.hasTime { stats.eventsWithoutTime += 1 }
+                }
                 progress?.countRecords(chunk.records.count)
                 observeEvents?(decoder)
                 try onChunk(decoder, chunk)
