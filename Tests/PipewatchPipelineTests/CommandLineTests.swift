@@ -122,9 +122,9 @@ import Testing
             "--output", "ocsf:stdout",
         ])
         #expect(result.status == 2)
-        #expect(result.stdout.split(separator: "\n").count == 41)
+        #expect(result.stdout.split(separator: "\n").count == 45)
         let leef = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
-        #expect(leef.count == 41 && leef.allSatisfy { $0.hasPrefix("LEEF:2.0|") })
+        #expect(leef.count == 45 && leef.allSatisfy { $0.hasPrefix("LEEF:2.0|") })
         #expect(result.stderr.contains("sink file:\(file):") && result.stderr.contains("0 dead-lettered"))
 
         let bad = try PipewatchProcess.run(["replay", "samples/", "--rules", "rules/", "--output", "cef:ftp://x"])
@@ -138,7 +138,7 @@ import Testing
         let result = try PipewatchProcess.run(["replay", "samples/", "--rules", "rules/", "--format", format])
         #expect(result.status == 2)
         let lines = result.stdout.split(separator: "\n")
-        #expect(lines.count == 41, "one line per alert")
+        #expect(lines.count == 45, "one line per alert")
         switch format {
         case "cef": #expect(lines.allSatisfy { $0.hasPrefix("CEF:0|Pipewatch|Pipewatch|") })
         case "leef": #expect(lines.allSatisfy { $0.hasPrefix("LEEF:2.0|Pipewatch|Pipewatch|") })
