@@ -6,12 +6,12 @@ import Testing
         let result = try PipewatchProcess.run(["normalize", "samples/mlflow", "samples/kubernetes", "--source", "mlflow.webhook"])
         #expect(result.status == 0, "\(result.stderr)")
         let events = result.stdout.split(separator: "\n")
-        #expect(events.count == 19)
+        #expect(events.count == 22)
         let first = try #require(try JSONSerialization.jsonObject(with: Data(events[0].utf8)) as? [String: Any])
         #expect(first["source"] as? String == "mlflow.webhook")
         #expect(first["raw"] == nil)
-        #expect(result.stderr.contains("records: 45"))
-        #expect(result.stderr.contains("mlflow.webhook 19"))
+        #expect(result.stderr.contains("records: 48"))
+        #expect(result.stderr.contains("mlflow.webhook 22"))
         #expect(result.stderr.contains("k8s.audit 26"))
     }
 
