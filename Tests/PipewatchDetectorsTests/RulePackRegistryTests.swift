@@ -7,9 +7,9 @@ import Testing
 /// Version rollback and evaluation regressions in the registry (value_change).
 @Suite struct RulePackRegistryTests {
     static let rollback = PackRecords.repository + "pipewatch_production_model_alias_moved_to_earlier_version.yml"
-    static let rollbackID = "5a0e5d36-8f0b-4a8e-9a2d-7f4c1b6e3d21"
+    static let rollbackID = "a27ba313-c23c-4358-a783-bffa732fb79d"
     static let evaluation = PackRecords.repository + "pipewatch_model_evaluation_score_decreased.yml"
-    static let evaluationID = "6b2e0c84-1d3f-4f7a-b5c9-2e8d4a6f0b13"
+    static let evaluationID = "2b58a7a5-8060-4784-99b2-60c8732e2004"
 
     static func alias(_ name: String, _ alias: String, _ version: String, at t: Int64, id: String) -> (Int64, String) {
         (t, mlflowDelivery("model_version_alias", "created", at: t, data: #""name":"\#(name)","alias":"\#(alias)","version":"\#(version)""#, id: id))

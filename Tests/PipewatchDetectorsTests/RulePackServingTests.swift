@@ -7,11 +7,11 @@ import Testing
 /// Serving behaviour: prediction volume, failures and callers per endpoint.
 @Suite struct RulePackServingTests {
     static let volume = PackRecords.repository + "pipewatch_serving_prediction_volume_anomaly.yml"
-    static let volumeID = "4d8e6f9b-1c0a-4f5b-93ec-7a9c5d6f8b14"
+    static let volumeID = "894d515c-c1a7-4111-aec0-aa2448dca4f2"
     static let failures = PackRecords.repository + "pipewatch_serving_failures_per_endpoint.yml"
-    static let failuresID = "5e9f7a0c-2d1b-4a6c-a4fd-8b0d6e7a9c25"
+    static let failuresID = "66ef2cb0-7110-45af-ace8-d23c1ed3df76"
     static let callers = PackRecords.repository + "pipewatch_serving_caller_distribution_drift.yml"
-    static let callersID = "6fa08b1d-3e2c-4b7d-b50e-9c1e7f8b0d36"
+    static let callersID = "b0e323be-4cd1-400b-ae38-bc6d8ef8c485"
     static let vertexEndpoint = "projects/acme-ml-prod/locations/us-central1/endpoints/7203418856243511296"
 
     static func invoke(_ t: Int64, endpoint: String = "fraud-detection-prod", role: String = "fraud-api-role", error: String? = nil, id: String) -> String {

@@ -9,9 +9,9 @@ import Testing
     static let ingestion = PackRecords.repository + "pipewatch_ingestion_volume_above_seasonal_baseline.yml"
     static let ingestionID = "39107925-ee6d-4e79-b44d-fa3e1db8e533"
     static let writes = PackRecords.repository + "pipewatch_training_data_write_volume_anomaly.yml"
-    static let writesID = "2b6c4d7f-9a8e-4d3f-b1ca-5e7a3b4d6f92"
+    static let writesID = "18c02778-b0ce-4391-8a70-32416f2230e0"
     static let writers = PackRecords.repository + "pipewatch_training_data_writer_distribution_drift.yml"
-    static let writersID = "3c7d5e8a-0b9f-4e4a-82db-6f8b4c5e7a03"
+    static let writersID = "b2ad7887-fee0-42ae-8bee-d25ca76343c7"
 
     /// The seasonal rhythm of the existing test, with a busy Monday hour that goes quiet (a trail's selectors
     /// narrowed) and the surge of the Tuesday after.

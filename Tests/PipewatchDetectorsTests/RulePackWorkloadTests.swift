@@ -7,9 +7,11 @@ import Testing
 /// Workload identities doing another role's work, or used from outside.
 @Suite struct RulePackWorkloadTests {
     static let newOperation = PackRecords.repository + "pipewatch_workload_identity_new_api_operation.yml"
-    static let newOperationID = "0f4a2b5d-7e6c-4b1d-99a8-3c5e1f2b4d70"
+    static let newOperationID = "80543fb5-6815-4ba6-9d4e-fcc34c2e84a6"
     static let newAddress = PackRecords.repository + "pipewatch_workload_identity_from_new_public_address.yml"
-    static let newAddressID = "1a5b3c6e-8f7d-4c2e-a0b9-4d6f2a3c5e81"
+    static let newAddressID = "90e01e87-e155-4f61-96fd-3fe5e6b79c5a"
+    static let newBucket = PackRecords.repository + "pipewatch_workload_identity_new_bucket.yml"
+    static let newBucketID = "13d5d120-398b-4e47-957e-70257423543f"
     static let trainingRole = "AmazonSageMaker-ExecutionRole-20260914T093211"
 
     /// 20 days of a training role's runs (each under a new session, from the VPC and the NAT gateway) and a pipeline
@@ -88,5 +90,32 @@ import Testing
         harness.finish()
         #expect(harness.uids(of: Self.newAddressID) == ["role-outside", "sa-outside"], "\(harness.uids(of: Self.newAddressID))")
         #expect(harness.alerts(of: Self.newAddressID).first?[.srcIP] == "203.0.113.77")
+    }
+
+    /// 20 days of a training role reading its training bucket and writing checkpoints, each run under a new session;
+    /// on day 16 it reads the model artifact bucket and lists another team's dataset (within 6 hours: suppressed),
+    /// on day 18 a person reads a new bucket (not a workload) and the role reads its known buckets.
+    @Test func aWorkloadTouchingABucketNewToItAlerts() {
+        let harness = StageHarness(pack: [Self.newBucket])
+        var records: [(Int64, String)] = []
+        func s3(_ t: Int64, _ event: String, _ bucket: String, id: String, session: String) {
+            records.append((t, PackRecords.role(at: t, role: Self.trainingRole, session: session, event: event, service: "s3.amazonaws.com",
+                id: id, extra: PackRecords.object(bucket, "part-\(id)"))))
+        }
+        for d in 0..<20 {
+            let t = monday + Int64(d) * day + 2 * hour
+            s3(t, "GetObject", "acme-ml-training-data", id: "r-\(d)", session: "SageMaker-\(d)")
+            s3(t + 30 * minute, "PutObject", "acme-ml-checkpoints", id: "w-\(d)", session: "SageMaker-\(d)")
+        }
+        let t16 = monday + 16 * day + 3 * hour
+        s3(t16, "GetObject", "acme-ml-model-artifacts", id: "artifacts", session: "SageMaker-16")
+        s3(t16 + hour, "ListObjects", "acme-ml-datasets-2", id: "other-dataset", session: "SageMaker-16")
+        let t18 = monday + 18 * day + 3 * hour
+        records.append((t18, PackRecords.sso(at: t18, person: "alice@acme.example", permissionSet: "MLEngineer", event: "GetObject",
+            service: "s3.amazonaws.com", id: "alice", extra: PackRecords.object("acme-finance-exports", "x.csv"))))
+        harness.feed(records.sorted { $0.0 < $1.0 }.map(\.1), batchSize: 100)
+        harness.finish()
+        #expect(harness.uids(of: Self.newBucketID) == ["artifacts"], "\(harness.uids(of: Self.newBucketID))")
+        #expect(harness.signals.contains { $0.reason == .suppressed }, "the second new bucket within 6 hours is counted")
     }
 }
