@@ -17,7 +17,7 @@ final class SilenceDetector: DetectorOperator {
     private var silent: [Bool] = []
     /// The deadline a group has in the heap (.min: none): its silence, or once silent its expiry.
     private var queued: [Int64] = []
-    /// Min-heap of (deadline, group), at most one entry per group.
+    /// Min-heap of (deadline, group): one live entry per group, the one `queued` names (superseded ones are skipped).
     private var heap: [(time: Int64, group: Int32)] = []
 
     init(base: DetectorOperator.Parameters, parameters: DetectorParameters) {
@@ -51,6 +51,7 @@ final class SilenceDetector: DetectorOperator {
 
     override func process(_ record: Record, input: Int) {
         let g = group(record.values, input: input)
+        let wasSilent = silent[g]
         if silent[g] {
             silent[g] = false
             var found = finding(group: g, time: record.time)
@@ -67,8 +68,10 @@ final class SilenceDetector: DetectorOperator {
             emit(found)
         }
         if record.time > lastSeen[g] { lastSeen[g] = record.time }
-        // An entry already queued (an earlier deadline) is moved on when it comes up.
-        if queued[g] == .min { push(deadline(lastSeen[g], plus: parameters.after), Int32(g)) }
+        // An entry already queued (an earlier deadline) is moved on when it comes up. A silent group's entry is its
+        // expiry, later than its next silence may start: the group that speaks again gets its silence deadline
+        // back (the expiry entry is superseded, and skipped when it comes up).
+        if queued[g] == .min || wasSilent { push(deadline(lastSeen[g], plus: parameters.after), Int32(g)) }
     }
 
     override func advance(to time: Int64) {
@@ -76,6 +79,7 @@ final class SilenceDetector: DetectorOperator {
         while let top = heap.first, top.time < time {
             pop()
             let g = Int(top.group)
+            guard queued[g] == top.time else { continue }  // superseded by a later deadline of the group
             queued[g] = .min
             guard groups.live[g] else { continue }
             if silent[g] {

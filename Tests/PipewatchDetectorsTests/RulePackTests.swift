@@ -57,7 +57,7 @@ func mlflowDelivery(_ entity: String, _ action: String, at time: Int64, data: St
         harness.finish()
         let alerts = harness.alerts(of: "d2e013a6-5a2e-492f-b990-d5fb6517291b")
         #expect(alerts.map(\.time) == [spike])
-        #expect(alerts.first?[.actorUser] == "arn:aws:iam::111122223333:user/bob")
+        #expect(alerts.first?[.actorPrincipal] == "arn:aws:iam::111122223333:user/bob", "the group is the principal, not the session")
     }
 
     @Test func newPrincipalTouchingTheModelRegistry() {

@@ -127,4 +127,34 @@ func silenceStream() -> (cloudTrail: [(time: Int64, record: String)], mlflow: [(
         // MLflow's group was forgotten an hour after its last event: its return at 04:00 is a new group, no alert.
         #expect(summary(harness.alerts) == [Self.expected[0], Self.expected[2]])
     }
+
+    /// A group that went silent and came back goes silent again: its second silence is judged at its own time, not
+    /// when the first silence's expiry comes up (35 days later), and the snapshot keeps the group's live deadline only.
+    @Test func aGroupThatCameBackIsJudgedAgainWhenItFallsSilentTwice() throws {
+        var records: [(Int64, String)] = []
+        var t = monday
+        while t <= monday + 8 * hour {
+            records.append((t, trail(at: t, user: "pipeline")))
+            let quiet = (t > monday + hour && t < monday + 2 * hour) || (t > monday + 4 * hour && t < monday + 6 * hour)
+            if !quiet { records.append((t, mlflowDelivery("registered_model", "updated", at: t, data: #""name":"fraud""#, id: "d-\(t)"))) }
+            t += 10 * minute
+        }
+        let sorted = records.sorted { $0.0 < $1.0 }.map(\.1)
+        let expected = [
+            "mlflow.webhook started 2026-01-05T01:30:00.000Z",
+            "mlflow.webhook ended 2026-01-05T02:00:00.000Z",
+            "mlflow.webhook started 2026-01-05T04:30:00.000Z",
+            "mlflow.webhook ended 2026-01-05T06:00:00.000Z",
+        ]
+        let harness = StageHarness(silenceRule, idleTimeout: 5 * minute)
+        harness.feed(sorted, batchSize: 10)
+        #expect(summary(harness.alerts) == expected, "\(summary(harness.alerts))")
+        // Cut between the two silences: the restored state judges the second one the same way.
+        let first = StageHarness(silenceRule, idleTimeout: 5 * minute)
+        first.feed(Array(sorted[..<30]), batchSize: 10)
+        let second = StageHarness(silenceRule, idleTimeout: 5 * minute)
+        try second.stage.restore(first.stage.snapshot(position: []))
+        second.feed(Array(sorted[30...]), batchSize: 10)
+        #expect(summary(first.alerts + second.alerts) == expected, "\(summary(first.alerts + second.alerts))")
+    }
 }

@@ -13,9 +13,9 @@ import Testing
         let stats = try replay.run([repositoryRoot.appendingPathComponent("samples").path]) { decoder, _ in
             seen += decoder.events.count
         }
-        // Counts from samples/README.md.
-        #expect(stats.inputs == 7)
-        #expect(stats.eventsBySource == [54, 26, 18, 19])
+        // Counts from samples/README.md (the two attack files included).
+        #expect(stats.inputs == 9)
+        #expect(stats.eventsBySource == [55, 26, 18, 22])
         #expect(stats.badRecords == 12)
         #expect(stats.records == stats.events + stats.badRecords)
         #expect(seen == stats.events)
