@@ -6,13 +6,13 @@ import Testing
         let result = try PipewatchProcess.run(["normalize", "samples/mlflow", "samples/kubernetes", "--source", "mlflow.webhook"])
         #expect(result.status == 0, "\(result.stderr)")
         let events = result.stdout.split(separator: "\n")
-        #expect(events.count == 22)
+        #expect(events.count == 27)
         let first = try #require(try JSONSerialization.jsonObject(with: Data(events[0].utf8)) as? [String: Any])
         #expect(first["source"] as? String == "mlflow.webhook")
         #expect(first["raw"] == nil)
-        #expect(result.stderr.contains("records: 48"))
-        #expect(result.stderr.contains("mlflow.webhook 22"))
-        #expect(result.stderr.contains("k8s.audit 26"))
+        #expect(result.stderr.contains("records: 71"))
+        #expect(result.stderr.contains("mlflow.webhook 27"))
+        #expect(result.stderr.contains("k8s.audit 44"))
     }
 
     @Test func rawAddsTheOriginalRecordAndStdinWorks() throws {
@@ -122,9 +122,9 @@ import Testing
             "--output", "ocsf:stdout",
         ])
         #expect(result.status == 2)
-        #expect(result.stdout.split(separator: "\n").count == 45)
+        #expect(result.stdout.split(separator: "\n").count == 133)
         let leef = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
-        #expect(leef.count == 45 && leef.allSatisfy { $0.hasPrefix("LEEF:2.0|") })
+        #expect(leef.count == 133 && leef.allSatisfy { $0.hasPrefix("LEEF:2.0|") })
         #expect(result.stderr.contains("sink file:\(file):") && result.stderr.contains("0 dead-lettered"))
 
         let bad = try PipewatchProcess.run(["replay", "samples/", "--rules", "rules/", "--output", "cef:ftp://x"])
@@ -138,7 +138,7 @@ import Testing
         let result = try PipewatchProcess.run(["replay", "samples/", "--rules", "rules/", "--format", format])
         #expect(result.status == 2)
         let lines = result.stdout.split(separator: "\n")
-        #expect(lines.count == 45, "one line per alert")
+        #expect(lines.count == 133, "one line per alert")
         switch format {
         case "cef": #expect(lines.allSatisfy { $0.hasPrefix("CEF:0|Pipewatch|Pipewatch|") })
         case "leef": #expect(lines.allSatisfy { $0.hasPrefix("LEEF:2.0|Pipewatch|Pipewatch|") })

@@ -14,8 +14,8 @@ import Testing
             seen += decoder.events.count
         }
         // Counts from samples/README.md (the two attack files included).
-        #expect(stats.inputs == 9)
-        #expect(stats.eventsBySource == [55, 26, 18, 22])
+        #expect(stats.inputs == 13)
+        #expect(stats.eventsBySource == [80, 44, 40, 27])
         #expect(stats.badRecords == 12)
         #expect(stats.records == stats.events + stats.badRecords)
         #expect(seen == stats.events)

@@ -27,12 +27,12 @@ struct SampleReplay {
     @Test func replayWritesTheReportAndReportRebuildsItFromTheSavedAlerts() throws {
         let run = try SampleReplay()
         #expect(run.result.status == 2, "the broken sample records are dead-lettered: \(run.result.stderr)")
-        #expect(run.alerts.count == 45)
+        #expect(run.alerts.count == 133)
         let html = run.dir.read("samples.html")
-        #expect(run.result.stderr.contains("report: 45 alerts, written to \(run.report) (\(html.utf8.count) bytes)"))
+        #expect(run.result.stderr.contains("report: 133 alerts, written to \(run.report) (\(html.utf8.count) bytes)"))
         for uid in run.uids { #expect(html.contains("data-uid=\"\(uid)\""), "alert \(uid) not in the report") }
         #expect(html.contains("<code>pipewatch replay samples/ --rules rules/ --report \(run.report)</code>"))
-        #expect(html.contains("aws.cloudtrail: 55 events; k8s.audit: 26 events; gcp.audit: 18 events; mlflow.webhook: 22 events"))
+        #expect(html.contains("aws.cloudtrail: 80 events; k8s.audit: 44 events; gcp.audit: 40 events; mlflow.webhook: 27 events"))
         #expect(html.contains("Activity per source: every event read"))
         #expect(html.contains("<svg class=\"chart\" id=\"timeline-chart\""))
         #expect(Page.statedSize(html) == html.utf8.count)
@@ -42,7 +42,7 @@ struct SampleReplay {
         let report = try PipewatchProcess.run(["report", saved])
         #expect(report.status == 0, "\(report.stderr)")
         let page = run.dir.read("alerts.html")
-        #expect(report.stderr.contains("report: 45 alerts, written to \(run.dir.path("alerts.html"))"))
+        #expect(report.stderr.contains("report: 133 alerts, written to \(run.dir.path("alerts.html"))"))
         for uid in run.uids { #expect(page.contains("data-uid=\"\(uid)\"")) }
         #expect(page.contains("Activity per source is drawn from the alerts only"))
         #expect(!page.contains("events per source"))

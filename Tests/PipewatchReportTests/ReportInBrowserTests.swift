@@ -17,7 +17,7 @@ import Testing
     @Test func theSamplesReportLoadsNothingAndShowsEveryAlert() throws {
         #expect(HeadlessChromium.isInstalled, "Debian's chromium is a test dependency (make deps installs it)")
         let run = try SampleReplay()
-        #expect(run.alerts.count == 45)
+        #expect(run.alerts.count == 133)
         let browser = try HeadlessChromium()
         let load = try browser.load(Self.fileURL(run.report))
         #expect(load.requests == [Self.fileURL(run.report)], "requests: \(load.requests)")
