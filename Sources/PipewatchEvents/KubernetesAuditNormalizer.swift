@@ -55,6 +55,7 @@ extension Normalizer {
             event[.actorUserType] = arena.constant(userType(doc, actor))
         }
         if impersonated != 0 { event[.actorImpersonatedBy] = text(doc, authenticated) }
+        fillKubernetesActor(doc, user, impersonated, arena, &event)
 
         let status = slot(.responseStatus)
         if status != 0, let code = doc.member(status, "code") {
@@ -92,6 +93,9 @@ extension Normalizer {
                 }
                 event[.mlEntity] = known.map { arena.constant($0) } ?? text(doc, resource)
                 event[.mlName] = text(doc, inner[o.name.rawValue])
+                if known == .inferenceService || equals(doc, resource, "trainedmodels") {
+                    fillServedModel(doc, root, arena, &event)
+                }
             }
         } else {
             let uri = slot(.requestURI)
@@ -108,7 +112,7 @@ extension Normalizer {
         return event
     }
 
-    /// ServiceAccount, Node, System or User, from the username's conventional prefixes.
+    /// ServiceAccount, Node, System or User, from the username's conventional prefixes (actor.user_type).
     private func userType(_ doc: JSONDocument, _ username: UInt32) -> ArenaConstant {
         doc.withString(username) { name in
             if JSONString.hasPrefix(name, "system:serviceaccount:") { return .serviceAccount }
@@ -116,5 +120,122 @@ extension Normalizer {
             if JSONString.hasPrefix(name, "system:") { return .system }
             return .user
         }
+    }
+}
+
+// MARK: Who acted
+
+extension Normalizer {
+    /// actor.principal, person, session and kind (rules: ActorKind). The principal is the identity the request
+    /// acts as; on EKS, an IAM identity's canonical ARN (`user.extra.canonicalArn`) rather than a username that
+    /// may name the session. The person is a human impersonator, else the identity itself when it is a human's.
+    func fillKubernetesActor(_ doc: JSONDocument, _ user: UInt32, _ impersonated: UInt32, _ arena: TextArena, _ event: inout Event) {
+        let username = user != 0 ? doc.member(user, "username") ?? 0 : 0
+        let extra = user != 0 ? doc.member(user, "extra") ?? 0 : 0
+        let canonicalArn = extra != 0 ? firstElement(doc, doc.member(extra, "canonicalArn")) : 0
+        let sessionName = extra != 0 ? firstElement(doc, doc.member(extra, "sessionName")) : 0
+        let credential = extra != 0 ? firstElement(doc, doc.member(extra, "authentication.kubernetes.io/credential-id")) : 0
+        event[.actorSession] = firstText(doc, sessionName, credential)
+        if event[.actorSession].isPresent && event[.actorSession].length == 0 { event[.actorSession] = text(doc, credential) }
+        defer { event.dropEmptyActorNames() }
+
+        // Who authenticated: their kind and, for a human, who they are.
+        var authenticatedKind = withString(doc, username, ActorKind.ofKubernetesUser)
+        var authenticatedPerson = TextRef.missing
+        if authenticatedKind == .human {
+            if canonicalArn != 0 {
+                authenticatedPerson = eksPerson(doc, canonicalArn, sessionName, arena)
+                if !authenticatedPerson.isPresent { authenticatedKind = .workload }
+            } else {
+                authenticatedPerson = text(doc, username)
+            }
+        }
+
+        if impersonated != 0 {
+            event[.actorPrincipal] = text(doc, impersonated)
+            let actingKind = withString(doc, impersonated, ActorKind.ofKubernetesUser)
+            event[.actorPerson] = authenticatedPerson.isPresent
+                ? authenticatedPerson : actingKind == .human ? text(doc, impersonated) : .missing
+            let kind = event[.actorPerson].isPresent ? .human : actingKind
+            if let kind { event[.actorKind] = arena.constant(kind.constant) }
+            return
+        }
+        event[.actorPrincipal] = canonicalArn != 0 ? text(doc, canonicalArn) : text(doc, username)
+        event[.actorPerson] = authenticatedPerson
+        if let authenticatedKind { event[.actorKind] = arena.constant(authenticatedKind.constant) }
+    }
+
+    /// The person behind an EKS IAM identity: an IAM user's name, the signed-in user of an SSO role session, an
+    /// email-like session name; none for other role sessions (workloads).
+    private func eksPerson(_ doc: JSONDocument, _ canonicalArn: UInt32, _ sessionName: UInt32, _ arena: TextArena) -> TextRef {
+        // An IAM user's name (what follows the ARN's last slash), or whether the role is an SSO permission set.
+        var userName: Range<Int>?
+        var isSSORole = false
+        _ = withString(doc, canonicalArn) { arn in
+            if let marker = TextSearch.find(":user/", in: arn) {
+                userName = ((arn[(marker + 6)...].lastIndex(of: UInt8(ascii: "/")) ?? marker + 5) + 1)..<arn.count
+            } else {
+                isSSORole = AWSIdentity.isSSORole(arn)
+            }
+        }
+        if let userName { return slice(doc, canonicalArn, userName.lowerBound, userName.upperBound, arena) }
+        let namesPerson = withString(doc, sessionName) { name in
+            !name.isEmpty && (isSSORole || AWSIdentity.sessionNamesPerson(name))
+        } ?? false
+        return namesPerson ? text(doc, sessionName) : .missing
+    }
+}
+
+// MARK: Which model
+
+extension Normalizer {
+    /// A KServe InferenceService's (or TrainedModel's) model location: `storageUri` of the predictor's model,
+    /// whatever its format key (`model`, `sklearn`, `xgboost`, …), or `storage.path` in `storage.parameters.bucket`;
+    /// read from the request body (an object, or a JSON patch), else from the response body. ml.model.name is the
+    /// object's name.
+    func fillServedModel(_ doc: JSONDocument, _ root: UInt32, _ arena: TextArena, _ event: inout Event) {
+        let request = doc.member(root, "requestObject") ?? 0
+        var uri = servedModelURI(doc, request, arena)
+        if !uri.isPresent { uri = servedModelURI(doc, doc.member(root, "responseObject") ?? 0, arena) }
+        if !uri.isPresent && request != 0 && doc[request].kind == .array {
+            // JSON patch: [{"op":"replace","path":"/spec/predictor/model/storageUri","value":"s3://…"}]
+            doc.forEachElement(request) { operation in
+                guard !uri.isPresent, let path = doc.member(operation, "path"),
+                    withString(doc, path, { TextSearch.hasSuffix($0, "/storageUri") }) == true
+                else { return }
+                uri = artifactURI(doc, doc.member(operation, "value") ?? 0, arena)
+            }
+        }
+        event[.mlArtifactURI] = uri
+        event[.mlModelName] = event[.resourceName]
+        if !event[.mlModelName].isPresent, request != 0, let metadata = doc.member(request, "metadata") {
+            event[.mlModelName] = text(doc, doc.member(metadata, "name") ?? 0)
+        }
+    }
+
+    private func servedModelURI(_ doc: JSONDocument, _ object: UInt32, _ arena: TextArena) -> TextRef {
+        guard object != 0, doc[object].kind == .object, let spec = doc.member(object, "spec") else { return .missing }
+        if let model = doc.member(spec, "model") {  // TrainedModel
+            let uri = storageURI(doc, model, arena)
+            if uri.isPresent { return uri }
+        }
+        guard let predictor = doc.member(spec, "predictor") else { return .missing }
+        var uri = TextRef.missing
+        doc.forEachMember(predictor) { _, component in
+            if !uri.isPresent && doc[component].kind == .object { uri = storageURI(doc, component, arena) }
+        }
+        return uri
+    }
+
+    private func storageURI(_ doc: JSONDocument, _ model: UInt32, _ arena: TextArena) -> TextRef {
+        if let storageUri = doc.member(model, "storageUri") { return artifactURI(doc, storageUri, arena) }
+        guard let storage = doc.member(model, "storage"), let path = doc.member(storage, "path") else { return .missing }
+        // Without a bucket in the object, the location is in the storage secret: not in the record.
+        guard let parameters = doc.member(storage, "parameters"), let bucket = doc.member(parameters, "bucket") else {
+            return .missing
+        }
+        let type = doc.member(parameters, "type") ?? 0
+        let gcs = equals(doc, type, "gs") || equals(doc, type, "gcs")
+        return artifactURI(gcs ? "gs://" : "s3://", doc, bucket: bucket, key: path, arena)
     }
 }

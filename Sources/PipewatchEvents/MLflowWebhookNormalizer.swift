@@ -55,6 +55,31 @@ extension Normalizer {
         event[.mlSource] = text(doc, inner[d.source.rawValue])
         event[.mlRunID] = text(doc, inner[d.run_id.rawValue])
         event[.actorUser] = text(doc, inner[d.user_id.rawValue])
+        // MLflow says nothing of who a user is: the principal only, no person or kind.
+        event[.actorPrincipal] = event[.actorUser]
+        event.dropEmptyActorNames()
+
+        let source = inner[d.source.rawValue]
+        event[.mlArtifactURI] = artifactURI(doc, source, arena)
+        if !event[.mlRunID].isPresent { event[.mlRunID] = runOfSource(doc, source, arena) }
+        let isModel = doc.withString(entity) { name in
+            JSONString.equals(name, "registered_model") || JSONString.hasPrefix(name, "model_version")
+        }
+        if isModel {
+            event[.mlModelName] = event[.mlName]
+            event[.mlModelVersion] = event[.mlVersion]
+        }
         return event
+    }
+
+    /// The run of a `runs:/<run-id>/<path>` source (a version registered from a run's artifacts).
+    private func runOfSource(_ doc: JSONDocument, _ source: UInt32, _ arena: TextArena) -> TextRef {
+        withString(doc, source) { uri -> TextRef in
+            guard JSONString.hasPrefix(uri, "runs:/") else { return .missing }
+            var start = 6
+            while start < uri.count && uri[start] == UInt8(ascii: "/") { start += 1 }
+            let end = uri[start...].firstIndex(of: UInt8(ascii: "/")) ?? uri.count
+            return slice(doc, source, start, end, arena)
+        } ?? .missing
     }
 }

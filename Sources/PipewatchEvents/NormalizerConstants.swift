@@ -6,6 +6,8 @@ public enum ArenaConstant: Int, CaseIterable, Sendable {
     // ml.entity values
     case trainingJob, model, endpoint, endpointConfig, modelPackage, modelPackageGroup, notebook, pipeline
     case pipelineJob, processingJob, transformJob, customJob, dataset, featureGroup, inferenceService, pipelineRun
+    // actor.kind values
+    case human, workload, service, anonymous
 
     public var text: String {
         switch self {
@@ -33,6 +35,10 @@ public enum ArenaConstant: Int, CaseIterable, Sendable {
         case .featureGroup: return "feature_group"
         case .inferenceService: return "inference_service"
         case .pipelineRun: return "pipeline_run"
+        case .human: return "human"
+        case .workload: return "workload"
+        case .service: return "service"
+        case .anonymous: return "anonymous"
         }
     }
 }

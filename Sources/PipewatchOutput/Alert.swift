@@ -78,8 +78,8 @@ public struct AlertRule: Sendable, Equatable {
     public var references: [String]
     public var author: String?
     public var status: String?
-    /// ATT&CK entries from the tags, parsed once per rule rather than once per alert.
-    let attacks: [MitreTag]
+    /// ATT&CK entries from the tags, made once per rule rather than once per alert.
+    let attacks: [AttackEntry]
 
     public init(
         id: String, title: String, level: Severity, description: String? = nil, tags: [String] = [],
@@ -93,7 +93,7 @@ public struct AlertRule: Sendable, Equatable {
         self.references = references
         self.author = author
         self.status = status
-        attacks = tags.compactMap(MitreTag.init)
+        attacks = AttackEntry.entries(forTags: tags)
     }
 
     public static func == (a: AlertRule, b: AlertRule) -> Bool {

@@ -82,7 +82,11 @@ public enum ECSFormatter {
             w.endObject()
         }
 
-        let relatedUsers = alert[.actorUser].map { [$0] } ?? []
+        // Every name of the actor: the identity, the stable principal, the person behind it.
+        var relatedUsers: [String] = []
+        for field in [EventField.actorUser, .actorPrincipal, .actorPerson] {
+            if let user = alert[field], !relatedUsers.contains(user) { relatedUsers.append(user) }
+        }
         let relatedIPs = alert[.srcIP].flatMap { FormatSupport.isIPLiteral($0) ? [$0] : nil } ?? []
         if !relatedUsers.isEmpty || !relatedIPs.isEmpty {
             w.key("related")
@@ -112,15 +116,16 @@ public enum ECSFormatter {
         return w.bytes
     }
 
-    /// `threat.*` from the rule's ATT&CK tags: technique ids, sub-technique ids and tactic names.
-    static func writeThreat(_ attacks: [MitreTag], to w: inout JSONWriter) {
-        var techniques: [String] = []
-        var subTechniques: [String] = []
-        var tactics: [String] = []
+    /// `threat.*` from the rule's ATT&CK entries: technique, sub-technique and tactic ids and names (ids and names
+    /// of the known ones, in the same order; names alone of tactics ATT&CK does not know).
+    static func writeThreat(_ attacks: [AttackEntry], to w: inout JSONWriter) {
+        var techniques: [AttackEntry.Reference] = []
+        var subTechniques: [AttackEntry.Reference] = []
+        var tactics: [AttackEntry.Reference] = []
         for attack in attacks {
             if let technique = attack.technique, !techniques.contains(technique) { techniques.append(technique) }
             if let sub = attack.subTechnique, !subTechniques.contains(sub) { subTechniques.append(sub) }
-            if let tactic = attack.tactic?.capitalized, !tactics.contains(tactic) { tactics.append(tactic) }
+            if let tactic = attack.tactic, !tactics.contains(tactic) { tactics.append(tactic) }
         }
         guard !techniques.isEmpty || !tactics.isEmpty else { return }
         w.key("threat")
@@ -129,11 +134,11 @@ public enum ECSFormatter {
         if !techniques.isEmpty {
             w.key("technique")
             w.beginObject()
-            w.key("id"); w.beginArray(); techniques.forEach { w.string($0) }; w.endArray()
+            writeIDsAndNames(techniques, to: &w)
             if !subTechniques.isEmpty {
                 w.key("subtechnique")
                 w.beginObject()
-                w.key("id"); w.beginArray(); subTechniques.forEach { w.string($0) }; w.endArray()
+                writeIDsAndNames(subTechniques, to: &w)
                 w.endObject()
             }
             w.endObject()
@@ -141,9 +146,15 @@ public enum ECSFormatter {
         if !tactics.isEmpty {
             w.key("tactic")
             w.beginObject()
-            w.key("name"); w.beginArray(); tactics.forEach { w.string($0) }; w.endArray()
+            writeIDsAndNames(tactics, to: &w)
             w.endObject()
         }
         w.endObject()
+    }
+
+    private static func writeIDsAndNames(_ references: [AttackEntry.Reference], to w: inout JSONWriter) {
+        let ids = references.compactMap(\.uid), names = references.compactMap(\.name)
+        if !ids.isEmpty { w.key("id"); w.beginArray(); ids.forEach { w.string($0) }; w.endArray() }
+        if !names.isEmpty { w.key("name"); w.beginArray(); names.forEach { w.string($0) }; w.endArray() }
     }
 }

@@ -2,7 +2,9 @@ import PipewatchEvents
 import PipewatchJSON
 
 /// OCSF 1.1 Detection Finding (class 2004, activity Create) for one alert: finding_info with the rule as the
-/// analytic, severity from the rule level, time from the event, the normalized event as evidence.
+/// analytic and its ATT&CK entries (`AttackEntry`), severity from the rule level, time from the event, the
+/// normalized event as evidence. Only attributes of OCSF 1.1 with the cloud and datetime profiles: the tests
+/// validate every alert against that schema (`is_alert`, for one, is OCSF 1.4's).
 public enum OCSFDetectionFinding {
     public static let schemaVersion = "1.1.0"
 
@@ -21,7 +23,6 @@ public enum OCSFDetectionFinding {
         w.key("severity"); w.string(alert.rule.level.ocsfName)
         w.key("status_id"); w.number(1)
         w.key("status"); w.string("New")
-        w.key("is_alert"); w.bool(true)
         w.key("time"); w.number(alert.time)
         w.key("time_dt"); w.string(Timestamp.format(milliseconds: alert.time))
         w.key("message"); w.string(alert.rule.title)
@@ -97,8 +98,12 @@ public enum OCSFDetectionFinding {
             if let type = alert[.actorUserType] { w.key("type"); w.string(type) }
             w.endObject()
             if let invoker = alert[.actorImpersonatedBy] { w.key("invoked_by"); w.string(invoker) }
-            if let issuer = alert[.actorSessionIssuer] {
-                w.key("session"); w.beginObject(); w.key("issuer"); w.string(issuer); w.endObject()
+            if alert[.actorSession] != nil || alert[.actorSessionIssuer] != nil {
+                w.key("session")
+                w.beginObject()
+                if let session = alert[.actorSession] { w.key("uid"); w.string(session) }
+                if let issuer = alert[.actorSessionIssuer] { w.key("issuer"); w.string(issuer) }
+                w.endObject()
             }
             w.endObject()
         }
@@ -120,7 +125,8 @@ public enum OCSFDetectionFinding {
         w.endObject()
         w.endArray()
 
-        if alert[.resourceName] != nil || alert[.resourceUID] != nil || alert[.resourceType] != nil {
+        // OCSF identifies a resource by name or uid: a type alone (a request on no named object) is no resource.
+        if alert[.resourceName] != nil || alert[.resourceUID] != nil {
             w.key("resources")
             w.beginArray()
             w.beginObject()
@@ -168,41 +174,4 @@ public struct ProductInfo: Sendable {
 
 public enum PipewatchRelease {
     public static let version = "0.1.0"
-}
-
-/// A Sigma ATT&CK tag (`attack.t1078.004`, `attack.persistence`) as an OCSF attack entry.
-struct MitreTag: Sendable {
-    var technique: String?
-    var subTechnique: String?
-    var tactic: String?
-
-    init?(_ tag: String) {
-        let lower = tag.lowercased()
-        guard lower.hasPrefix("attack.") else { return nil }
-        let rest = String(lower.dropFirst("attack.".count))
-        if rest.hasPrefix("t"), rest.dropFirst().first?.isNumber == true {
-            let parts = rest.uppercased().split(separator: ".")
-            technique = String(parts[0])
-            if parts.count > 1 { subTechnique = parts[0] + "." + parts[1] }
-        } else if rest.hasPrefix("g") || rest.hasPrefix("s") {
-            return nil  // groups and software are not attacks
-        } else {
-            tactic = rest.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "-", with: " ")
-        }
-    }
-
-    func write(to w: inout JSONWriter) {
-        w.beginObject()
-        if let technique {
-            w.key("technique"); w.beginObject(); w.key("uid"); w.string(technique); w.endObject()
-        }
-        if let subTechnique {
-            w.key("sub_technique"); w.beginObject(); w.key("uid"); w.string(subTechnique); w.endObject()
-        }
-        if let tactic {
-            w.key("tactic"); w.beginObject(); w.key("name"); w.string(tactic.capitalized); w.endObject()
-        }
-        w.key("version"); w.string("v14")
-        w.endObject()
-    }
 }

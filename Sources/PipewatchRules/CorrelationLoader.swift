@@ -315,6 +315,8 @@ extension RuleLoader {
         .newValue: ["field", "history", "max_values"],
         .drift: ["field", "bucket", "metric", "alpha", "threshold", "signal_threshold", "max_categories", "min_count", "min_samples", "expire"],
         .outsideHours: ["threshold", "signal_threshold", "tolerance", "profile", "min_events", "utc_offset", "half_life", "expire"],
+        .valueChange: ["field", "change", "compare", "history", "expire"],
+        .silence: ["after", "expire"],
     ]
 
     mutating func loadDetector(_ document: YAMLNode, file: String) {
@@ -343,7 +345,7 @@ extension RuleLoader {
             parameters.minSamples = 3
         case .outsideHours:
             parameters.threshold = 0.01
-        case .newValue:
+        case .newValue, .valueChange, .silence:
             break
         }
         var ruleNames: [String] = []
@@ -396,8 +398,17 @@ extension RuleLoader {
             case "min_samples":
                 parameters.minSamples = readInteger(value, file, "min_samples") ?? parameters.minSamples
                 explicitMinSamples = true
+            case "history" where type == .valueChange:
+                parameters.historyValues = readInteger(value, file, "history (previous distinct values)") ?? parameters.historyValues
+                if parameters.historyValues > 1000 { problem(file, value.line, "history is at most 1000 previous values") }
             case "history":
                 parameters.history = readDuration(value, file, "history") ?? parameters.history
+            case "change":
+                parameters.change = readChoice(value, file, "change") ?? parameters.change
+            case "compare":
+                parameters.comparison = readChoice(value, file, "compare") ?? parameters.comparison
+            case "after":
+                parameters.after = readDuration(value, file, "after") ?? parameters.after
             case "max_values":
                 parameters.maxValues = readInteger(value, file, "max_values") ?? parameters.maxValues
             case "metric":
@@ -445,7 +456,7 @@ extension RuleLoader {
                 problem(file, section["signal_threshold"]!.line, "signal_threshold must not exceed threshold (signals are the looser test)")
             }
         }
-        if type == .newValue || type == .drift, fields.isEmpty {
+        if type == .newValue || type == .drift || type == .valueChange, fields.isEmpty {
             problem(file, section.line, "a \(type.rawValue) detector needs a field")
         }
         if type == .drift && fields.count > 1 {
@@ -456,6 +467,15 @@ extension RuleLoader {
         }
         if type == .outsideHours && !fields.isEmpty {
             problem(file, section.line, "an outside_hours detector takes no field")
+        }
+        if type == .valueChange && fields.count > 1 {
+            problem(file, section["field"]!.line, "a value_change detector compares one field")
+        }
+        if type == .silence && section["after"] == nil {
+            problem(file, section.line, "a silence detector needs after: how long a group must have no events to alert (30m, 6h, 1d)")
+        }
+        if type == .silence && parameters.expire <= parameters.after {
+            problem(file, section["expire"]?.line ?? section.line, "expire must be longer than after (a silent group is kept until then, to report its resumption)")
         }
         if parameters.bucket > 0, 86_400_000 * 7 % parameters.bucket != 0 && (type == .volume || type == .drift) {
             problem(file, section["bucket"]?.line ?? section.line, "bucket must divide a week (1m, 15m, 1h, 6h, 1d, …)")

@@ -214,6 +214,8 @@ public enum DetectorType: String, Sendable, CaseIterable {
     case newValue = "new_value"
     case drift
     case outsideHours = "outside_hours"
+    case valueChange = "value_change"
+    case silence
 }
 
 /// Parameters of a statistical detector; each type reads its own (defaults in `DetectorRule`'s documentation).
@@ -222,6 +224,8 @@ public struct DetectorParameters: Sendable, Equatable {
     public enum Direction: String, Sendable, CaseIterable { case up, down, both }
     public enum Metric: String, Sendable, CaseIterable { case psi, js }
     public enum Profile: String, Sendable, CaseIterable { case daily, weekly }
+    public enum Change: String, Sendable, CaseIterable { case decrease, increase, change, revert }
+    public enum Comparison: String, Sendable, CaseIterable { case auto, number, version }
 
     /// volume, drift: bucket length.
     public var bucket: Int64 = 3_600_000
@@ -261,8 +265,16 @@ public struct DetectorParameters: Sendable, Equatable {
     public var utcOffsetMinutes = 0
     /// outside_hours: activity profile half-life.
     public var halfLife: Int64 = 28 * 86_400_000
-    /// Groups silent this long are forgotten (volume, drift, outside_hours).
+    /// Groups silent this long are forgotten (volume, drift, outside_hours, value_change, silence).
     public var expire: Int64 = 35 * 86_400_000
+    /// value_change: which change of the value fires.
+    public var change: Change = .change
+    /// value_change: how two values are ordered for `decrease` and `increase`.
+    public var comparison: Comparison = .auto
+    /// value_change: distinct previous values remembered per group (what `revert` can return to).
+    public var historyValues = 10
+    /// silence: how long a group that had events must have none (while event time moves on) to alert.
+    public var after: Int64 = 3_600_000
 
     public init() {}
 }
@@ -281,7 +293,7 @@ public struct DetectorRule: Sendable {
     public let inlineRule: Int?
     public let groupBy: [String]
     /// volume: a numeric field summed instead of counting; new_value: the value (several form a tuple);
-    /// drift: the categorical field.
+    /// drift: the categorical field; value_change: the value compared with the group's previous ones.
     public let fields: [String]
     public let parameters: DetectorParameters
     public let generate: Bool

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import PipewatchEngine
+import PipewatchInputs
+import PipewatchOutput
+import PipewatchPipeline
 
 /// Options every command that reads records shares.
 struct InputOptions: ParsableArguments {

@@ -1,7 +1,8 @@
 import ArgumentParser
-import PipewatchEngine
 import PipewatchEvents
 import PipewatchJSON
+import PipewatchOutput
+import PipewatchPipeline
 
 struct NormalizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

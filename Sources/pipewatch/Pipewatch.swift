@@ -12,7 +12,8 @@ struct Pipewatch: ParsableCommand {
             could not be read (the rest was still processed), 1 on errors that stop the run.
             """,
         version: PipewatchVersion.current,
-        subcommands: [NormalizeCommand.self, ReplayCommand.self, RulesCommand.self, RunCommand.self, ConfigCommand.self])
+        subcommands: [NormalizeCommand.self, ReplayCommand.self, RulesCommand.self, RunCommand.self, ConfigCommand.self,
+                      ReportCommand.self])
 }
 
 enum PipewatchVersion {

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import PipewatchDetectors
-import PipewatchEngine
 import PipewatchEvents
+import PipewatchInputs
 import PipewatchOutput
+import PipewatchPipeline
 import PipewatchRules
 
 extension AlertFormat: ExpressibleByArgument {}
@@ -25,7 +26,9 @@ struct ReplayCommand: ParsableCommand {
 
             Files are read one after another, so each source the inputs carry holds the release back until its first \
             event: its records are not late for coming after another source's files. The sources are those of the \
-            first record of each input file (stdin and pipes are not looked at); --sources names them instead.
+            first record of each input file (stdin and pipes are not looked at); --sources names them instead. A \
+            source none of whose records arrives while the leading source's event time moves on by --idle-timeout is \
+            idle: it no longer holds the others back, and its records that then arrive behind the release are late.
             """)
 
     @OptionGroup var input: InputOptions
@@ -54,6 +57,11 @@ struct ReplayCommand: ParsableCommand {
         "How far behind the latest event time a record may arrive and still count (e.g. 30s, 5m, 1h).", valueName: "duration"))
     var allowedLateness = "1h"
 
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(
+        "How far the leading source's event time may move on while no record of another source arrives before that source is idle and no longer holds the others back (default: the allowed lateness; 'off': never).",
+        valueName: "duration"))
+    var idleTimeout: String?
+
     @Option(name: .customLong("sources"), help: ArgumentHelp(
         "The sources the inputs carry, comma-separated, instead of those found in the first record of each file; 'none' for no source held back before its first event.",
         discussion: "Sources: " + EventSource.allCases.map(\.name).joined(separator: ", ") + ".",
@@ -78,15 +86,32 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("max-records"), help: "Stop after N records (counted from the start of the state), saving the state with the position reached.")
     var maxRecords: Int?
 
+    @Option(name: .customLong("report"), help: ArgumentHelp(
+        "Also write an investigation report: one self-contained HTML file (scope, alerts by severity, rule and entity, timeline, detector charts, evidence).",
+        valueName: "file.html"))
+    var reportPath: String?
+
     func validate() throws {
         for output in outputs { _ = try OutputSpecification(parsing: output) }
         guard DurationText.milliseconds(allowedLateness) != nil else {
             throw ValidationError("--allowed-lateness '\(allowedLateness)' is not a duration (a number and s, m, h or d)")
         }
+        _ = try idleTimeoutMilliseconds()
         if let checkpointRecords, checkpointRecords <= 0 { throw ValidationError("--checkpoint-records must be positive") }
         if let maxRecords, maxRecords <= 0 { throw ValidationError("--max-records must be positive") }
         if checkpointRecords != nil && statePath == nil { throw ValidationError("--checkpoint-records needs --state") }
         _ = try declaredSources()
+        if let reportPath { try ReportFile.checkWritable(reportPath) }
+    }
+
+    /// --idle-timeout in milliseconds: the allowed lateness without it, nil for `off`.
+    func idleTimeoutMilliseconds() throws -> Int64? {
+        guard let idleTimeout else { return DurationText.milliseconds(allowedLateness) }
+        if idleTimeout == "off" { return nil }
+        guard let milliseconds = DurationText.milliseconds(idleTimeout), milliseconds > 0 else {
+            throw ValidationError("--idle-timeout '\(idleTimeout)' is not a duration (a number and s, m, h or d) or off")
+        }
+        return milliseconds
     }
 
     /// The sources named by --sources (nil without it).
@@ -120,7 +145,7 @@ struct ReplayCommand: ParsableCommand {
         let expectedSources = declared ?? InputSources.sniff(input.inputs)
         let detection = Detection(ruleSet: ruleSet, detectorOptions: DetectorOptions(
             allowedLateness: DurationText.milliseconds(allowedLateness)!, collectSignals: signalsPath != nil,
-            expectedSources: expectedSources))
+            expectedSources: expectedSources, idleTimeout: try idleTimeoutMilliseconds()))
         if detection.detectors != nil {
             let names = EventSource.allCases.filter(expectedSources.contains).map(\.name)
             printToStandardError(["sources: \(names.isEmpty ? "none" : names.joined(separator: ", ")) held back until their first event ("
@@ -128,6 +153,14 @@ struct ReplayCommand: ParsableCommand {
         }
         let replay = FileReplay(
             deadLetter: try input.makeDeadLetter(), showProgress: input.showProgress, maxRecordBytes: input.maxRecordBytes)
+        replay.progress?.showsAlerts = true
+        let report = reportPath.map { ReplayReport(path: $0, inputs: input.inputs) }
+        replay.observeEvents = report.map { report in { report.observe($0) } }
+        func deliver(_ alert: Alert) {
+            outputs.append(alert)
+            replay.progress?.countAlerts()
+            report?.add(alert)
+        }
         let run: DetectorReplay
         do {
             run = try DetectorReplay(
@@ -160,9 +193,9 @@ struct ReplayCommand: ParsableCommand {
             batchID += 1
             outputs.submit(batch: batchID)
         }
-        let stats = try run.run(input.inputs, handle: { outputs.append($0) }, afterChunk: submit)
+        let stats = try run.run(input.inputs, handle: deliver, afterChunk: submit)
         if stats != nil {
-            try run.finish(final: final || statePath == nil) { outputs.append($0) }
+            try run.finish(final: final || statePath == nil, handle: deliver)
             try submit()
         }
         try late.flush()
@@ -178,6 +211,10 @@ struct ReplayCommand: ParsableCommand {
         }
         if let stats {
             lines.append(String(format: "events/s: %.0f", stats.seconds > 0 ? Double(stats.events) / stats.seconds : 0))
+        }
+        if let report {
+            lines.append(try report.write(
+                stats: stats, recordsDone: run.position?.records ?? 0, ruleCount: ruleSet.rules.count, lateRecords: lateRecords))
         }
         printToStandardError(lines)
         let incomplete = (stats.map { $0.badRecords > 0 || !$0.inputErrors.isEmpty } ?? false) || lateRecords > 0

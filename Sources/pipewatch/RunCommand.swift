@@ -1,7 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import PipewatchEngine
+import PipewatchDaemon
 
 /// `pipewatch run --config FILE`: the daemon.
 struct RunCommand: ParsableCommand {

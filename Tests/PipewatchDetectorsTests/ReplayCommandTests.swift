@@ -5,20 +5,8 @@ import Testing
 
 /// Runs the built `pipewatch` executable.
 func pipewatch(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = PipewatchExecutable.url
-    process.arguments = arguments
-    process.currentDirectoryURL = PipewatchExecutable.repositoryRoot
-    let dir = try TemporaryDirectory()
-    _ = FileManager.default.createFile(atPath: dir.path("out"), contents: nil)
-    _ = FileManager.default.createFile(atPath: dir.path("err"), contents: nil)
-    process.standardOutput = try FileHandle(forWritingTo: dir.url.appendingPathComponent("out"))
-    process.standardError = try FileHandle(forWritingTo: dir.url.appendingPathComponent("err"))
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return (process.terminationStatus, try String(contentsOfFile: dir.path("out"), encoding: .utf8),
-            try String(contentsOfFile: dir.path("err"), encoding: .utf8))
+    let result = try PipewatchProcess.run(arguments)
+    return (result.status, result.stdout, result.stderr)
 }
 
 /// The mixed corpus written as files: `split` decides, for each record (with its hour), which file it goes to.

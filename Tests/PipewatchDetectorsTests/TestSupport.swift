@@ -40,11 +40,11 @@ final class StageHarness {
 
     convenience init(
         _ yaml: String, lateness: Int64 = 5 * minute, collectSignals: Bool = true, expectedSources: Set<EventSource> = [],
-        sourceLocation: SourceLocation = #_sourceLocation
+        idleTimeout: Int64? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) {
         self.init(
             ruleSet: RuleSet(yaml: yaml, file: "test.yml"), lateness: lateness, collectSignals: collectSignals,
-            expectedSources: expectedSources, sourceLocation: sourceLocation)
+            expectedSources: expectedSources, idleTimeout: idleTimeout, sourceLocation: sourceLocation)
     }
 
     /// Rule files of the repository's pack (paths relative to its root).
@@ -53,12 +53,16 @@ final class StageHarness {
         self.init(ruleSet: RuleSet(paths: paths.map { root + "/" + $0 }), lateness: lateness, collectSignals: true, sourceLocation: sourceLocation)
     }
 
-    init(ruleSet: RuleSet, lateness: Int64, collectSignals: Bool, expectedSources: Set<EventSource> = [], sourceLocation: SourceLocation) {
+    init(
+        ruleSet: RuleSet, lateness: Int64, collectSignals: Bool, expectedSources: Set<EventSource> = [], idleTimeout: Int64? = nil,
+        sourceLocation: SourceLocation
+    ) {
         self.ruleSet = ruleSet
         #expect(ruleSet.problems.isEmpty, "\(ruleSet.problems)", sourceLocation: sourceLocation)
         stage = DetectorStage(
             ruleSet: ruleSet,
-            options: DetectorOptions(allowedLateness: lateness, collectSignals: collectSignals, expectedSources: expectedSources))
+            options: DetectorOptions(
+                allowedLateness: lateness, collectSignals: collectSignals, expectedSources: expectedSources, idleTimeout: idleTimeout))
         evaluator = ruleSet.engine.makeEvaluator()
         alertRules = ruleSet.rules.map {
             AlertRule(id: $0.reference, title: $0.title, level: Severity(sigmaLevel: $0.level?.rawValue))

@@ -44,8 +44,12 @@ struct EventJSONTests {
         #expect(cloud["provider"] as? String == "aws")
         #expect(cloud["account"] as? String == "111122223333")
 
+        // An S3 object is a possible model artifact: its URI is the ml group's only field here.
+        let ml = try #require(json["ml"] as? [String: Any])
+        #expect(ml.keys.sorted() == ["artifact"])
+        #expect((ml["artifact"] as? [String: Any])?["uri"] as? String
+            == "s3://acme-ml-model-artifacts/fraud-detection/training/output/model.tar.gz")
         // Absent groups and fields are not written at all, not even as null.
-        #expect(json["ml"] == nil)
         #expect(json["stage"] == nil)
         #expect(json["status_code"] == nil)
         #expect(json["raw"] == nil)
@@ -135,12 +139,36 @@ struct EventJSONTests {
         let present = record.presentFields
         #expect(!present.isEmpty)
         for (name, value) in present {
-            let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-            if parts.count == 2 {
-                #expect((json[parts[0]] as? [String: Any])?[parts[1]] as? String == value, "\(name)")
-            } else {
-                #expect(json[name] as? String == value, "\(name)")
-            }
+            #expect(Self.value(at: name, in: json) as? String == value, "\(name)")
         }
+    }
+
+    /// The value at a dotted path of nested objects.
+    static func value(at path: String, in json: [String: Any]) -> Any? {
+        let parts = path.split(separator: ".").map(String.init)
+        var object: [String: Any]? = json
+        for part in parts.dropLast() { object = object?[part] as? [String: Any] }
+        return object?[parts[parts.count - 1]]
+    }
+
+    @Test("fields two levels deep nest twice, next to their group's other fields, each object once")
+    func deepFields() throws {
+        let record = try NormalizedRecord(MLflowRecords.delivery(
+            entity: "model_version", action: "created",
+            data: #"{"name": "fraud-detection-xgb", "version": "9", "source": "s3://acme-ml-model-artifacts/models/fraud/9/", "run_id": null, "user_id": "alice"}"#))
+        let (bytes, json) = try normalizedJSON(record)
+        let ml = try #require(json["ml"] as? [String: Any])
+        #expect(ml["name"] as? String == "fraud-detection-xgb")
+        #expect((ml["artifact"] as? [String: Any])?["uri"] as? String == "s3://acme-ml-model-artifacts/models/fraud/9")
+        let model = try #require(ml["model"] as? [String: Any])
+        #expect(model["name"] as? String == "fraud-detection-xgb")
+        #expect(model["version"] as? String == "9")
+        #expect((json["actor"] as? [String: Any])?["principal"] as? String == "alice")
+        // JSONSerialization keeps one of duplicate keys silently: count the keys in the text.
+        let text = String(decoding: bytes, as: UTF8.self)
+        for key in [#""ml":"#, #""artifact":"#, #""model":"#, #""actor":"#] {
+            #expect(text.components(separatedBy: key).count == 2, "\(key) written once")
+        }
+        #expect(record.presentFields.keys.allSatisfy { Self.value(at: $0, in: json) != nil })
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import PipewatchEngine
+import PipewatchDaemon
 import Testing
 
 /// CloudTrail records one second apart in event time (from 2026-11-03T00:00:00Z): blocks of five consecutive records

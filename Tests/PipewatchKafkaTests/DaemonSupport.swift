@@ -1,5 +1,6 @@
 import Foundation
-import PipewatchEngine
+import PipewatchKafka
+import PipewatchInputs
 @_exported import PipewatchTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
-import PipewatchEngine
+import PipewatchDaemon
+import PipewatchKafka
 import Testing
 
 /// `pipewatch run` end to end on librdkafka's mock cluster: consumer groups, commits after acknowledgements,

@@ -1,7 +1,9 @@
 import CRdKafka
 import Foundation
-import PipewatchEngine
 import PipewatchEvents
+import PipewatchInputs
+import PipewatchKafka
+import PipewatchPipeline
 import Testing
 
 @Suite struct KafkaConsumerTests {

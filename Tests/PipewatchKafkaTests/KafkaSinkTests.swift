@@ -1,6 +1,6 @@
 import CRdKafka
 import Foundation
-import PipewatchEngine
+import PipewatchKafka
 import PipewatchOutput
 import Testing
 

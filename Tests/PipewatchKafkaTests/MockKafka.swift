@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
-import PipewatchEngine
+import PipewatchInputs
+import PipewatchKafka
 
 /// librdkafka's own mock cluster, started in-process on a producer handle, with a producer connected to it.
 final class MockKafka {

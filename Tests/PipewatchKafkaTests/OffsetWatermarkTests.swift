@@ -1,4 +1,5 @@
-import PipewatchEngine
+import PipewatchInputs
+import PipewatchKafka
 import Testing
 
 @Suite struct OffsetWatermarkTests {

@@ -1,5 +1,4 @@
 import Foundation
-import PipewatchEngine
 import PipewatchOutput
 import Testing
 

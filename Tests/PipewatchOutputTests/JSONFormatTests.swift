@@ -41,10 +41,15 @@ import Testing
         #expect(threat["framework"] as? String == "MITRE ATT&CK")
         let technique = try #require(threat["technique"] as? [String: Any])
         #expect(technique["id"] as? [String] == ["T1078"])
+        #expect(technique["name"] as? [String] == ["Valid Accounts"])
         #expect((technique["subtechnique"] as? [String: Any])?["id"] as? [String] == ["T1078.004"])
+        #expect((technique["subtechnique"] as? [String: Any])?["name"] as? [String] == ["Cloud Accounts"])
         #expect((threat["tactic"] as? [String: Any])?["name"] as? [String] == ["Defense Evasion"])
+        #expect((threat["tactic"] as? [String: Any])?["id"] as? [String] == ["TA0005"])
         let embedded = try #require((doc["pipewatch"] as? [String: Any])?["event"] as? [String: Any])
         #expect(NSDictionary(dictionary: embedded).isEqual(to: try jsonObject(alert.eventJSON)))
+        // related.user: the user, then the person (the principal is the user's ARN: not repeated).
+        #expect((doc["related"] as? [String: Any])?["user"] as? [String] == [#"arn:aws:iam::111122223333:user/ops=admin|x\y"#, "ops"])
     }
 
     @Test func kubernetesDocumentHasOrchestratorFields() throws {

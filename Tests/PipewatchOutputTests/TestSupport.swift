@@ -1,6 +1,5 @@
 import Foundation
 @_exported import PipewatchTestSupport
-import PipewatchEngine
 import PipewatchEvents
 import PipewatchOutput
 import Testing

@@ -1,5 +1,6 @@
-import PipewatchEngine
+import PipewatchInputs
 import PipewatchOutput
+import PipewatchPipeline
 
 public struct NoAlert: Error, CustomStringConvertible {
     public var description: String { "the record decoded to no event" }

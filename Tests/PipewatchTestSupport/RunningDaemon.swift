@@ -1,5 +1,5 @@
 import Foundation
-import PipewatchEngine
+import PipewatchDaemon
 
 /// A `Daemon` running on its own thread, with its log kept.
 public final class RunningDaemon: @unchecked Sendable {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PipewatchJSON
+import PipewatchOutput
 
 /// `pipewatch-bench generate`: writes a deterministic synthetic corpus.
 struct GenerateCommand: ParsableCommand {

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import PipewatchEngine
 import PipewatchEvents
+import PipewatchInputs
+import PipewatchPipeline
 
 /// Framing + parse + normalize throughput on one core, through the same reader and decoder `pipewatch` uses.
 struct ParseCommand: ParsableCommand {

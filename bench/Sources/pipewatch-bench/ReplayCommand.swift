@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import PipewatchEngine
+import PipewatchInputs
 import PipewatchOutput
+import PipewatchPipeline
 import PipewatchRules
 
 /// The whole replay pipeline on one core: framing, parse, normalize, rule evaluation and OCSF formatting of every

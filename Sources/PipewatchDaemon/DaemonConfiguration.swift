@@ -1,0 +1,408 @@
+import Foundation
+import PipewatchInputs
+import PipewatchOutput
+import PipewatchRules
+
+/// The `pipewatch run` configuration file: inputs, rules, outputs, dead letters and metrics. Every problem is
+/// reported as `file:line: reason`, all of them at once (`pipewatch config check`). Relative paths are taken from
+/// the configuration file's directory.
+///
+/// ```yaml
+/// inputs:
+///   kafka:
+///     brokers: kafka-1:9092,kafka-2:9092
+///     group: pipewatch
+///     topics: [cloudtrail, "^k8s-audit-.*"]      # names, or regular expressions starting with ^
+///     properties: {security.protocol: SASL_SSL}  # any librdkafka consumer property
+///   files: [archive/2026-11/]                    # read once at start
+///   webhook:
+///     listen: 127.0.0.1:8080
+///     path: /mlflow
+///     secrets: [env:MLFLOW_WEBHOOK_SECRET]       # env:NAME, file:PATH, or the secret itself
+/// rules:
+///   paths: [rules/]
+/// outputs: [cef:syslog+tls://siem.example:6514?ca=ca.pem]
+/// dead-letter: records.dead.ndjson               # or kafka://HOST:PORT/TOPIC for a dead-letter topic
+/// alert-dead-letter: alerts.dead.ndjson
+/// metrics:
+///   listen: 127.0.0.1:9108
+/// allowed-lateness: 1h                         # event-time detectors: how late a record may arrive
+/// idle-timeout: 5m                             # a source with no record this long holds event time back no more
+/// late: late.ndjson                            # detector records that arrived behind the release
+/// state:                                       # detector state, saved with the Kafka input's position
+///   path: pipewatch.state
+///   checkpoint-interval: 30s
+/// ```
+public struct DaemonConfiguration: Sendable {
+    public struct Kafka: Sendable {
+        public var consumer: KafkaConsumerConfig
+        /// Messages per poll (one pipeline batch).
+        public var maxBatch: Int
+    }
+
+    public struct Webhook: Sendable {
+        public var host: String
+        public var port: Int
+        public var path: String
+        public var secrets: [String]
+        /// Seconds a delivery's timestamp may be away from now.
+        public var replayWindow: Double
+        /// The registry's URL, for the events' `cloud.account`.
+        public var registry: String?
+    }
+
+    /// Where the detector state is kept across restarts (`state`).
+    public struct State: Sendable {
+        public var path: String
+        /// Seconds between snapshots: the most a restart re-reads, and how far commits may trail.
+        public var checkpointInterval: Double
+    }
+
+    public struct Rules: Sendable {
+        public var paths: [String]
+        public var fieldMapping: String?
+        public var placeholders: String?
+        /// Reload when a rule file changes (SIGHUP always reloads).
+        public var watch: Bool
+    }
+
+    public var file: String
+    public var kafka: Kafka?
+    public var files: [String]
+    public var webhook: Webhook?
+    public var rules: Rules
+    public var outputs: [OutputSpecification]
+    /// A file, or `kafka://HOST:PORT[,…]/TOPIC[?property=value…]` for a dead-letter topic.
+    public var deadLetter: String?
+    public var alertDeadLetter: String?
+    public var metricsListen: (host: String, port: Int)?
+    /// Batches each output may hold before the inputs are paused.
+    public var queueCapacity: Int
+    public var retry: RetryPolicyConfiguration
+    /// How often done offsets are committed, in seconds.
+    public var commitInterval: Double
+    /// How far behind the latest event time a record may arrive and still be placed in order by the detectors
+    /// (seconds; `allowed-lateness`, 1h by default as for replay).
+    public var allowedLateness: Double
+    /// Seconds of wall clock without a record of a source after which it is idle: it no longer holds the detectors'
+    /// release back, until its next record (`idle-timeout`, 5m by default; nil: `off`). When no source sends
+    /// anything for this long, event time is carried forward on the wall clock (`DetectorStage.advanceIdle`).
+    public var idleTimeout: Double?
+    /// NDJSON file for records the detectors got behind the release (`late`); without it they are logged (the first
+    /// ten) and counted.
+    public var latePath: String?
+    /// How long SIGTERM waits for the sinks to acknowledge what is in flight before giving up (uncommitted work is
+    /// read again at the next start).
+    public var shutdownTimeout: Double
+    /// Detector state kept across restarts; nil keeps it in memory only.
+    public var state: State?
+
+    public struct RetryPolicyConfiguration: Sendable {
+        public var maxAttempts: Int
+        public var initialDelay: Double
+        public var maxDelay: Double
+    }
+
+    /// Reads and checks the file; throws `DaemonConfigurationError` listing every problem found.
+    public static func load(path: String) throws -> DaemonConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DaemonConfigurationError(problems: ["\(path): cannot read the configuration file"])
+        }
+        var reader = Reader(file: path, directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        let (documents, syntaxError) = YAMLReader.documents(String(decoding: data, as: UTF8.self))
+        if let syntaxError { throw DaemonConfigurationError(problems: ["\(path):\(syntaxError.line): \(syntaxError.reason)"]) }
+        guard documents.count == 1, let root = documents.first, root.mapping != nil else {
+            throw DaemonConfigurationError(problems: ["\(path):1: the configuration must be one YAML map"])
+        }
+        let configuration = reader.read(root)
+        if !reader.problems.isEmpty { throw DaemonConfigurationError(problems: reader.problems) }
+        return configuration!
+    }
+}
+
+public struct DaemonConfigurationError: Error, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+/// Walks the YAML tree, collecting problems instead of stopping at the first.
+private struct Reader {
+    let file: String
+    let directory: String
+    var problems: [String] = []
+
+    init(file: String, directory: String) {
+        self.file = file
+        self.directory = directory
+    }
+
+    mutating func problem(_ node: YAMLNode, _ reason: String) { problems.append("\(file):\(node.line): \(reason)") }
+
+    mutating func read(_ root: YAMLNode) -> DaemonConfiguration? {
+        checkKeys(root, [
+            "inputs", "rules", "outputs", "dead-letter", "alert-dead-letter", "metrics", "delivery", "commit-interval",
+            "allowed-lateness", "state", "idle-timeout", "late",
+        ])
+        var kafka: DaemonConfiguration.Kafka?
+        var files: [String] = []
+        var webhook: DaemonConfiguration.Webhook?
+        if let inputs = root["inputs"] {
+            checkKeys(inputs, ["kafka", "files", "webhook"])
+            if let node = inputs["kafka"] { kafka = readKafka(node) }
+            if let node = inputs["files"] { files = strings(node, "files").map(resolve) }
+            if let node = inputs["webhook"] { webhook = readWebhook(node) }
+            if kafka == nil && files.isEmpty && webhook == nil && inputs["kafka"] == nil && inputs["webhook"] == nil {
+                problem(inputs, "no input: name kafka, files or webhook")
+            }
+        } else {
+            problem(root, "missing 'inputs' (kafka, files, webhook)")
+        }
+
+        var rules = DaemonConfiguration.Rules(paths: [], fieldMapping: nil, placeholders: nil, watch: true)
+        if let node = root["rules"] {
+            if node.sequence != nil || node.isScalar {
+                rules.paths = strings(node, "rules").map(resolve)
+            } else {
+                checkKeys(node, ["paths", "field-mapping", "placeholders", "watch"])
+                rules.paths = node["paths"].map { strings($0, "paths").map(resolve) } ?? []
+                rules.fieldMapping = node["field-mapping"].flatMap { path($0, "field-mapping") }
+                rules.placeholders = node["placeholders"].flatMap { path($0, "placeholders") }
+                if let watch = node["watch"] {
+                    if let value = watch.bool { rules.watch = value } else { problem(watch, "watch must be true or false") }
+                }
+            }
+            if rules.paths.isEmpty { problem(node, "rules: name at least one rule file or directory") }
+        } else {
+            problem(root, "missing 'rules' (a list of rule files and directories)")
+        }
+
+        var outputs: [OutputSpecification] = []
+        if let node = root["outputs"] {
+            for item in node.sequence ?? [node] {
+                guard let text = item.text else {
+                    problem(item, "an output is a FORMAT:SINK string, not \(item.kindName)")
+                    continue
+                }
+                do { outputs.append(try OutputSpecification(parsing: resolveFileSink(text))) } catch {
+                    problem(item, "\(error)")
+                }
+            }
+        } else {
+            outputs = [OutputSpecification(format: .ocsf, destination: .stdout)]
+        }
+
+        var metrics: (String, Int)?
+        if let node = root["metrics"] {
+            checkKeys(node, ["listen"])
+            if let listen = node["listen"] { metrics = address(listen, "metrics.listen") } else { problem(node, "metrics needs listen: HOST:PORT") }
+        }
+        var queueCapacity = 64
+        var retry = DaemonConfiguration.RetryPolicyConfiguration(maxAttempts: 8, initialDelay: 0.1, maxDelay: 30)
+        var shutdownTimeout = 30.0
+        if let node = root["delivery"] {
+            checkKeys(node, ["queue-capacity", "max-attempts", "initial-delay", "max-delay", "shutdown-timeout"])
+            queueCapacity = node["queue-capacity"].flatMap { integer($0, "queue-capacity", 1...100_000) } ?? queueCapacity
+            retry.maxAttempts = node["max-attempts"].flatMap { integer($0, "max-attempts", 1...1_000_000) } ?? retry.maxAttempts
+            retry.initialDelay = node["initial-delay"].flatMap { seconds($0, "initial-delay") } ?? retry.initialDelay
+            retry.maxDelay = node["max-delay"].flatMap { seconds($0, "max-delay") } ?? retry.maxDelay
+            shutdownTimeout = node["shutdown-timeout"].flatMap { seconds($0, "shutdown-timeout") } ?? shutdownTimeout
+        }
+        let commitInterval = root["commit-interval"].flatMap { seconds($0, "commit-interval") } ?? 1
+        let allowedLateness = root["allowed-lateness"].flatMap { seconds($0, "allowed-lateness") } ?? 3600
+        var idleTimeout: Double? = 300
+        if let node = root["idle-timeout"] {
+            if node.text == "off" {
+                idleTimeout = nil
+            } else if let value = seconds(node, "idle-timeout") {
+                if value > 0 { idleTimeout = value } else { problem(node, "idle-timeout must be positive (or off)") }
+            }
+        }
+        var state: DaemonConfiguration.State?
+        if let node = root["state"] {
+            state = readState(node)
+            if !files.isEmpty {
+                problem(node, "state cannot be kept with file inputs, which are read whole at every start "
+                    + "(checkpoint a replay of files with 'pipewatch replay --state')")
+            }
+        }
+
+        guard problems.isEmpty else { return nil }
+        return DaemonConfiguration(
+            file: file, kafka: kafka, files: files, webhook: webhook, rules: rules, outputs: outputs,
+            deadLetter: root["dead-letter"].flatMap { deadLetterDestination($0) },
+            alertDeadLetter: root["alert-dead-letter"].flatMap { path($0, "alert-dead-letter") },
+            metricsListen: metrics, queueCapacity: queueCapacity, retry: retry,
+            commitInterval: commitInterval, allowedLateness: allowedLateness, idleTimeout: idleTimeout,
+            latePath: root["late"].flatMap { path($0, "late") }, shutdownTimeout: shutdownTimeout, state: state)
+    }
+
+    /// `state: PATH`, or `state: {path: PATH, checkpoint-interval: 30s}`.
+    mutating func readState(_ node: YAMLNode) -> DaemonConfiguration.State? {
+        if node.isScalar { return path(node, "state").map { .init(path: $0, checkpointInterval: 30) } }
+        checkKeys(node, ["path", "checkpoint-interval"])
+        let interval = node["checkpoint-interval"].flatMap { seconds($0, "checkpoint-interval") } ?? 30
+        guard let pathNode = node["path"] else {
+            problem(node, "state needs path: the file that keeps the detector state")
+            return nil
+        }
+        return path(pathNode, "state.path").map { .init(path: $0, checkpointInterval: interval) }
+    }
+
+    mutating func readKafka(_ node: YAMLNode) -> DaemonConfiguration.Kafka? {
+        checkKeys(node, ["brokers", "group", "topics", "properties", "max-batch", "max-record-bytes"])
+        let brokers = node["brokers"].flatMap { text($0, "brokers") }
+        let group = node["group"].flatMap { text($0, "group") }
+        let topics = node["topics"].map { strings($0, "topics") } ?? []
+        if brokers == nil { problem(node, "kafka needs brokers: HOST:PORT[,HOST:PORT…]") }
+        if group == nil { problem(node, "kafka needs group: the consumer group id") }
+        if topics.isEmpty { problem(node, "kafka needs topics: a list of topic names or ^regular expressions") }
+        var properties: [(String, String)] = []
+        if let node = node["properties"] {
+            if let pairs = node.mapping {
+                for (key, value) in pairs {
+                    guard let name = key.text, let text = value.text else {
+                        problem(key, "a Kafka property is NAME: VALUE")
+                        continue
+                    }
+                    if KafkaConsumerConfig.refused.contains(name) {
+                        problem(key, "the Kafka property \(name) cannot be set: offsets are committed only after the alerts are delivered")
+                    }
+                    properties.append((name, text))
+                }
+            } else {
+                problem(node, "properties must be a map of librdkafka properties")
+            }
+        }
+        let maxBatch = node["max-batch"].flatMap { integer($0, "max-batch", 1...1_000_000) } ?? 10_000
+        let maxRecordBytes = node["max-record-bytes"].flatMap { integer($0, "max-record-bytes", 1024...(1 << 30)) } ?? (16 << 20)
+        guard let brokers, let group, !topics.isEmpty else { return nil }
+        var consumer = KafkaConsumerConfig(bootstrapServers: brokers, groupID: group, topics: topics, properties: properties)
+        consumer.maxRecordBytes = maxRecordBytes
+        return DaemonConfiguration.Kafka(consumer: consumer, maxBatch: maxBatch)
+    }
+
+    mutating func readWebhook(_ node: YAMLNode) -> DaemonConfiguration.Webhook? {
+        checkKeys(node, ["listen", "path", "secrets", "replay-window", "registry"])
+        let listen = node["listen"].flatMap { address($0, "webhook.listen") }
+        if node["listen"] == nil { problem(node, "webhook needs listen: HOST:PORT") }
+        var secrets: [String] = []
+        for item in node["secrets"].map({ $0.sequence ?? [$0] }) ?? [] {
+            guard let text = item.text else {
+                problem(item, "a secret is env:NAME, file:PATH or the secret itself")
+                continue
+            }
+            if let secret = secret(text, item) { secrets.append(secret) }
+        }
+        if node["secrets"] == nil { problem(node, "webhook needs secrets: MLflow deliveries are accepted only when signed") }
+        let path = node["path"].flatMap { text($0, "path") } ?? "/mlflow"
+        if !path.hasPrefix("/") { problem(node["path"]!, "path must start with /") }
+        let window = node["replay-window"].flatMap { seconds($0, "replay-window") } ?? 300
+        guard let listen, !secrets.isEmpty else { return nil }
+        return DaemonConfiguration.Webhook(
+            host: listen.host, port: listen.port, path: path, secrets: secrets, replayWindow: window,
+            registry: node["registry"].flatMap { text($0, "registry") })
+    }
+
+    /// A file path, or a Kafka topic URL checked now.
+    mutating func deadLetterDestination(_ node: YAMLNode) -> String? {
+        guard let text = text(node, "dead-letter") else { return nil }
+        guard text.hasPrefix("kafka://") else { return resolve(text) }
+        do { _ = try KafkaSinkConfiguration(parsing: text) } catch {
+            problem(node, "dead-letter: \(error)")
+            return nil
+        }
+        return text
+    }
+
+    mutating func secret(_ text: String, _ node: YAMLNode) -> String? {
+        if text.hasPrefix("env:") {
+            let name = String(text.dropFirst(4))
+            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+                problem(node, "environment variable \(name) is not set")
+                return nil
+            }
+            return value
+        }
+        if text.hasPrefix("file:") {
+            let path = resolve(String(text.dropFirst(5)))
+            guard let data = FileManager.default.contents(atPath: path) else {
+                problem(node, "cannot read the secret file \(path)")
+                return nil
+            }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return text
+    }
+
+    // MARK: Scalars
+
+    mutating func checkKeys(_ node: YAMLNode, _ known: Set<String>) {
+        guard let pairs = node.mapping else {
+            problem(node, "expected a map with \(known.sorted().joined(separator: ", ")), found \(node.kindName)")
+            return
+        }
+        for (key, _) in pairs where !known.contains(key.text ?? "") {
+            problem(key, "unknown key '\(key.text ?? "")' (expected \(known.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    mutating func text(_ node: YAMLNode, _ name: String) -> String? {
+        guard let text = node.text, !text.isEmpty else {
+            problem(node, "\(name) must be a text, found \(node.kindName)")
+            return nil
+        }
+        return text
+    }
+
+    mutating func strings(_ node: YAMLNode, _ name: String) -> [String] {
+        (node.sequence ?? [node]).compactMap { text($0, name) }
+    }
+
+    mutating func path(_ node: YAMLNode, _ name: String) -> String? { text(node, name).map(resolve) }
+
+    mutating func integer(_ node: YAMLNode, _ name: String, _ range: ClosedRange<Int>) -> Int? {
+        guard let text = node.text, let value = Int(text), range.contains(value) else {
+            problem(node, "\(name) must be a whole number in \(range.lowerBound)…\(range.upperBound)")
+            return nil
+        }
+        return value
+    }
+
+    /// Seconds: a number, or a number with `ms`, `s`, `m` or `h`.
+    mutating func seconds(_ node: YAMLNode, _ name: String) -> Double? {
+        guard let text = node.text else {
+            problem(node, "\(name) must be a duration such as 500ms, 30s or 5m")
+            return nil
+        }
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)), value >= 0 { return value * factor }
+        }
+        if let value = Double(text), value >= 0 { return value }
+        problem(node, "\(name) must be a duration such as 500ms, 30s or 5m")
+        return nil
+    }
+
+    mutating func address(_ node: YAMLNode, _ name: String) -> (host: String, port: Int)? {
+        guard let text = node.text, let colon = text.lastIndex(of: ":"),
+              let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            problem(node, "\(name) must be HOST:PORT")
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    func resolve(_ path: String) -> String {
+        path.hasPrefix("/") || path == "-" ? path : URL(fileURLWithPath: directory).appendingPathComponent(path).path
+    }
+
+    /// `FORMAT:file:PATH` with a relative PATH is taken from the configuration file's directory.
+    func resolveFileSink(_ text: String) -> String {
+        guard let colon = text.firstIndex(of: ":") else { return text }
+        let sink = text[text.index(after: colon)...]
+        guard sink.hasPrefix("file:"), !sink.dropFirst(5).hasPrefix("/") else { return text }
+        return text[...colon] + "file:" + resolve(String(sink.dropFirst(5)))
+    }
+}

@@ -1,0 +1,3 @@
+@_exported import PipewatchTestSupport
+
+let repositoryRoot = PipewatchExecutable.repositoryRoot
