@@ -39,20 +39,44 @@ enum Comparison: Sendable {
         case .greaterOrEqual: return a >= b
         }
     }
+
+    /// Whether it holds for an order (-1, 0, 1) of the value against the bound.
+    func holds(_ order: Int) -> Bool {
+        switch self {
+        case .equal: return order == 0
+        case .less: return order < 0
+        case .lessOrEqual: return order <= 0
+        case .greater: return order > 0
+        case .greaterOrEqual: return order >= 0
+        }
+    }
 }
 
-/// `lt`, `lte`, `gt`, `gte`: the value read as a number (a JSON number or a numeric string).
+/// `lt`, `lte`, `gt`, `gte`: the value read as a number (a JSON number or a numeric string). Numbers in JSON's syntax
+/// on both sides are compared exactly, as equality compares them (beyond 2^53 a `Double` would merge neighbours);
+/// other spellings a number parser takes (`+5`, ` 5`, `0x1A`, `inf`) as `Double`s.
 final class NumericTest: ValueTest, @unchecked Sendable {
     let comparison: Comparison
     let bounds: [Double]
-    init(_ comparison: Comparison, _ bounds: [Double]) {
+    /// The bounds kept exactly, where they are numbers in JSON's syntax.
+    let exactBounds: [DecimalNumber.Bound?]
+    init(_ comparison: Comparison, _ bounds: [Double], exact: [DecimalNumber.Bound?]) {
         self.comparison = comparison
         self.bounds = bounds
+        exactBounds = exact
         super.init(cost: 3)
     }
     override func matches(_ text: UnsafeBufferPointer<UInt8>, _ context: EvaluationContext) -> Bool {
-        guard let value = JSONNumber.parseDouble(text) else { return false }
-        return bounds.contains { comparison.holds(value, $0) }
+        var value: Double?
+        for k in 0..<bounds.count {
+            if let bound = exactBounds[k], let order = DecimalNumber.compare(text, bound) {
+                if comparison.holds(order) { return true }
+                continue
+            }
+            if value == nil { value = JSONNumber.parseDouble(text) ?? .nan }
+            if comparison.holds(value!, bounds[k]) { return true }
+        }
+        return false
     }
 }
 

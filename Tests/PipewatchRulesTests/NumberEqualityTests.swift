@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import PipewatchRules
@@ -35,6 +36,28 @@ private let spellingsOf401 = ["401", "401.0", "4.01e2", "401e0", "4010e-1", "4.0
         #expect(Double("12345678901234567") == Double("12345678901234568"))
         #expect(canonical("12345678901234567") != canonical("12345678901234568"))
         #expect(canonical("12345678901234567.0") == "12345678901234567")
+    }
+
+    @Test func theOrderIsExact() {
+        func order(_ value: String, _ bound: String) -> Int? {
+            guard let bound = DecimalNumber.Bound(bound) else { return nil }
+            return Array(value.utf8).withUnsafeBufferPointer { DecimalNumber.compare($0, bound) }
+        }
+        #expect(order("9007199254740993", "9007199254740992") == 1)
+        #expect(order("9007199254740992", "9007199254740993") == -1)
+        #expect(order("9.007199254740993e15", "9007199254740993") == 0)
+        #expect(order("-9007199254740993", "-9007199254740992") == -1)
+        #expect(order("-0", "0") == 0)
+        #expect(order("-0.0e7", "0") == 0)
+        #expect(order("-1e-400", "0") == -1)
+        #expect(order("1e-400", "-0") == 1)
+        #expect(order("401.0000000000000000000001", "401") == 1)
+        #expect(order("400.9999999999999999999999", "4.01e2") == -1)
+        #expect(order("1e400", "9e399") == 1)
+        #expect(order("-1e400", "-9e399") == -1)
+        #expect(order("0.05", "5e-2") == 0)
+        #expect(order("401", "4O1") == nil)
+        #expect(order("+401", "401") == nil)
     }
 
     @Test func onlyJSONNumbers() {
@@ -145,6 +168,78 @@ private let spellingsOf401 = ["401", "401.0", "4.01e2", "401e0", "4010e-1", "4.0
         // a quoted number equals a JSON number of its value.
         #expect(ruleMatches("s:\n    responseStatus.code: '401'\ncondition: s", status("401.0"), logsource: kubernetesAudit))
         #expect(ruleMatches("s:\n    responseStatus.code: \"4.01e2\"\ncondition: s", status("401"), logsource: kubernetesAudit))
+    }
+
+    @Test func negativesAndZero() {
+        let negative = "s:\n    responseStatus.code: -5\ncondition: s"
+        for spelling in ["-5", "-5.0", "-0.5e1", "-50e-1"] {
+            #expect(ruleMatches(negative, status(spelling), logsource: kubernetesAudit), "\(spelling)")
+        }
+        for other in ["5", "5.0", "-0.5", "-55"] {
+            #expect(!ruleMatches(negative, status(other), logsource: kubernetesAudit), "\(other)")
+        }
+        // Zero has one value whatever its sign and spelling.
+        for rule in ["0", "-0", "0.0", "-0e3"] {
+            let detection = "s:\n    responseStatus.code: \(rule)\ncondition: s"
+            for spelling in ["0", "-0", "0.0", "-0.0", "0e10", "-0E-3"] {
+                #expect(ruleMatches(detection, status(spelling), logsource: kubernetesAudit), "\(rule) \(spelling)")
+            }
+            #expect(!ruleMatches(detection, status("1e-400"), logsource: kubernetesAudit), "\(rule)")
+        }
+    }
+
+    @Test func integersBeyondDoublePrecisionCompareExactly() {
+        // 2^53 + 1 is no Double: going through one would make it equal 2^53.
+        let record = { (value: String) in cloudTrail(#""requestParameters":{"maxResults":"# + value + "}") }
+        let above = "s:\n    requestParameters.maxResults: 9007199254740993\ncondition: s"
+        #expect(ruleMatches(above, record("9007199254740993")))
+        #expect(ruleMatches(above, record("9007199254740993.000")))
+        #expect(ruleMatches(above, record("9.007199254740993e15")))
+        #expect(!ruleMatches(above, record("9007199254740992")))
+        #expect(!ruleMatches(above, record("9007199254740994")))
+        #expect(!ruleMatches("s:\n    requestParameters.maxResults: 9007199254740992\ncondition: s", record("9007199254740993")))
+        // Past 64 bits and 21 digits as well.
+        let huge = "s:\n    requestParameters.maxResults: 123456789012345678901234567890\ncondition: s"
+        #expect(ruleMatches(huge, record("1.2345678901234567890123456789e29")))
+        #expect(!ruleMatches(huge, record("123456789012345678901234567891")))
+    }
+
+    /// `eq` is the rule's plain value; `gt`, `gte`, `lt`, `lte` the comparison modifiers.
+    private func holds(_ modifier: String, _ bound: String, _ value: String) -> Bool {
+        let detection = "s:\n    responseStatus.code\(modifier.isEmpty ? "" : "|" + modifier): \(bound)\ncondition: s"
+        return ruleMatches(detection, status(value), logsource: kubernetesAudit)
+    }
+
+    @Test func comparisonsAgreeWithEquality() throws {
+        // Equality and the `gte` family order the same values the same way, exactly; Foundation's Decimal (38
+        // digits) tells what the order is.
+        let values = ["-401", "-0", "0", "0.0", "0.5", "400.5", "401", "401.0", "4.01e2", "4010e-1", "401.5", "402",
+                      "9007199254740992", "9007199254740993", "9.007199254740993e15", "9007199254740994", "1e30"]
+        let bounds = ["-401", "0", "-0", "401", "4.01e2", "401.5", "9007199254740993", "1e30"]
+        for bound in bounds {
+            let exactBound = try #require(Decimal(string: bound))
+            for value in values {
+                let exactValue = try #require(Decimal(string: value))
+                let context = "\(value) against \(bound)"
+                let equal = holds("", bound, value)
+                #expect(equal == (exactValue == exactBound), "\(context)")
+                #expect(holds("gte", bound, value) == (exactValue >= exactBound), "\(context)")
+                #expect(holds("lte", bound, value) == (exactValue <= exactBound), "\(context)")
+                #expect(holds("gt", bound, value) == (exactValue > exactBound), "\(context)")
+                #expect(holds("lt", bound, value) == (exactValue < exactBound), "\(context)")
+            }
+        }
+    }
+
+    @Test func comparisonsReadNumbersFromStrings() {
+        // A comparison has no meaning as text: a string is read as the number it spells, exactly too.
+        #expect(holds("gte", "401", #""401.0""#))
+        #expect(holds("gt", "9007199254740992", #""9007199254740993""#))
+        #expect(!holds("gt", "9007199254740993", #""9007199254740993""#))
+        #expect(!holds("gte", "401", #""unauthorized""#))
+        // Spellings outside JSON's syntax that a number parser takes are still read, as doubles.
+        #expect(holds("gt", "400", #""+401""#))
+        #expect(holds("lt", "402", #"" 401""#))
     }
 
     @Test func patternsStillReadTheNumberAsWritten() {
