@@ -33,7 +33,7 @@ public final class Daemon: @unchecked Sendable {
     /// Prometheus metrics and readiness, served on `metrics.listen`.
     public let metrics = PipewatchMetrics()
     public let readiness = Readiness(notReadyBecause: "loading rules and joining the consumer group")
-    /// HTTP servers (metrics, webhook), by "host:port"; a shared address is one server.
+    /// HTTP servers by listener name ("metrics", "webhook").
     private var servers: [String: HTTPServer] = [:]
     /// Verified MLflow deliveries waiting for the pipeline thread.
     private let webhookInbox = WebhookInbox()
@@ -212,51 +212,57 @@ public final class Daemon: @unchecked Sendable {
         shutDown()
     }
 
-    /// Starts the metrics and webhook listeners (one server when they share an address).
+    /// Starts the metrics and webhook listeners: each a server of its own (event loop, connection cap, timeouts),
+    /// so that a flood of webhook connections cannot starve `/healthz` and `/metrics`.
     private func startServers() throws {
-        var named: [(name: String, address: String)] = []
         if let listen = configuration.metricsListen {
-            let server = self.server(listen.host, listen.port)
-            server.serveMetrics(metrics, readiness: readiness)
-            named.append(("metrics", servers.first { $0.value === server }!.key))
+            listener("metrics", listen.host, listen.port, configuration.metricsLimits)
+                .serveMetrics(metrics, readiness: readiness)
         }
         if let webhook = configuration.webhook {
             let inbox = webhookInbox
             let receiver = try MLflowWebhookReceiver(
                 .init(secrets: webhook.secrets, replayWindowSeconds: Int64(webhook.replayWindow), registry: webhook.registry),
-                metrics: metrics, accept: { record, id in try await inbox.submit(record, id) })
-            let server = self.server(webhook.host, webhook.port)
-            receiver.install(on: server, path: webhook.path)
-            named.append(("webhook", servers.first { $0.value === server }!.key))
+                metrics: metrics, accept: { payload, id in try await inbox.submit(payload, id) })
+            receiver.install(on: listener("webhook", webhook.host, webhook.port, webhook.limits), path: webhook.path)
         }
-        for (address, server) in servers {
+        guard !servers.isEmpty else { return }
+        if let line = DescriptorLimit.reserve(connections: servers.values.map(\.configuration.maxConnections).reduce(0, +)) {
+            log(line)
+        }
+        for (name, server) in servers.sorted(by: { $0.key < $1.key }) {
             try blocking { try await server.start() }
-            log("listening on \(address.split(separator: "#")[0]) (bound port \(server.port))")
+            log("\(name): listening on \(server.configuration.host):\(server.port) "
+                + "(at most \(server.configuration.maxConnections) connections)")
         }
-        flags.ports = Dictionary(uniqueKeysWithValues: named.map { ($0.name, servers[$0.address]!.port) })
+        flags.ports = servers.mapValues(\.port)
     }
 
-    /// The server for `host:port`; port 0 (any free port) is never shared.
-    private func server(_ host: String, _ port: Int) -> HTTPServer {
-        let address = port == 0 ? "\(host):0#\(servers.count)" : "\(host):\(port)"
-        if let server = servers[address] { return server }
-        let server = HTTPServer(host: host, port: port)
-        servers[address] = server
+    @discardableResult
+    private func listener(
+        _ name: String, _ host: String, _ port: Int, _ limits: DaemonConfiguration.ListenerLimits
+    ) -> HTTPServer {
+        let server = HTTPServer(
+            configuration: .init(name: name, host: host, port: port, limits: limits), observer: metrics,
+            log: { [weak self] line in self?.log(line) })
+        servers[name] = server
         return server
     }
 
     /// Decodes and evaluates the webhook deliveries waiting (waiting up to `wait` seconds for a first one); they
     /// are answered once their batch is acknowledged.
     private func processWebhookDeliveries(wait: Double) throws {
-        let deliveries = webhookInbox.takeAll(waiting: wait)
+        let taken = webhookInbox.takeAll(waiting: wait)
+        guard !taken.isEmpty else { return }
+        let deliveries = try deadLetterUndecodable(taken)
         guard !deliveries.isEmpty else { return }
         var bytes: [UInt8] = []
         var records: [FramedRecord] = []
-        for (index, delivery) in deliveries.enumerated() {
+        for (index, (_, record)) in deliveries.enumerated() {
             records.append(FramedRecord(
-                start: bytes.count, end: bytes.count + delivery.record.count, line: 0, streamOffset: Int64(index),
+                start: bytes.count, end: bytes.count + record.count, line: 0, streamOffset: Int64(index),
                 problem: nil))
-            bytes += delivery.record
+            bytes += record
         }
         try bytes.withUnsafeBufferPointer { buffer in
             let chunk = RecordChunk(input: "webhook", bytes: buffer.baseAddress!, records: records, framing: nil)
@@ -265,15 +271,52 @@ public final class Daemon: @unchecked Sendable {
                 let record = records[failure.record]
                 try deadLetter.write(
                     reason: failure.reason, stage: failure.stage.rawValue,
-                    input: "webhook:\(deliveries[failure.record].id)", line: 0, offset: 0,
+                    input: "webhook:\(deliveries[failure.record].delivery.id)", line: 0, offset: 0,
                     raw: UnsafeBufferPointer(start: buffer.baseAddress! + record.start, count: record.count))
             }
             if !decoder.failures.isEmpty { try deadLetter.flush() }
             metrics.recordsRead(deliveries.count, source: "webhook")
             nextBatch += 1
-            deliveriesOfBatch[nextBatch] = deliveries
+            deliveriesOfBatch[nextBatch] = deliveries.map(\.delivery)
             evaluateAndSubmit(batch: nextBatch, records: deliveries.count, inState: nil)
         }
+    }
+
+    /// Dead-letters the authentic deliveries whose body is not one JSON object (reason, `webhook:<delivery id>`,
+    /// the body as raw bytes) and answers them once that is durable: refused, they would be lost, since MLflow
+    /// does not retry a 4xx. Returns the others with their records. If the dead-letter output fails, every
+    /// delivery taken is answered with the error (MLflow retries) before it is thrown.
+    private func deadLetterUndecodable(
+        _ deliveries: [WebhookInbox.Delivery]
+    ) throws -> [(delivery: WebhookInbox.Delivery, record: [UInt8])] {
+        var decodable: [(delivery: WebhookInbox.Delivery, record: [UInt8])] = []
+        var undecodable: [WebhookInbox.Delivery] = []
+        do {
+            for delivery in deliveries {
+                switch delivery.payload {
+                case .record(let record):
+                    decodable.append((delivery, record))
+                case .undecodable(let body, let reason):
+                    try body.withUnsafeBufferPointer { raw in
+                        try deadLetter.write(
+                            reason: reason, stage: RecordFailure.Stage.parse.rawValue, input: "webhook:\(delivery.id)",
+                            line: 0, offset: 0, raw: raw)
+                    }
+                    undecodable.append(delivery)
+                }
+            }
+            if !undecodable.isEmpty { try deadLetter.flush() }
+        } catch {
+            for delivery in deliveries { delivery.answer(error) }
+            throw error
+        }
+        guard !undecodable.isEmpty else { return decodable }
+        statistics.records += undecodable.count
+        statistics.badRecords += undecodable.count
+        metrics.recordsRead(undecodable.count, source: "webhook")
+        metrics.badRecords(undecodable.count, stage: RecordFailure.Stage.parse.rawValue)
+        for delivery in undecodable { delivery.answer(nil) }
+        return decodable
     }
 
     private func pollKafka(_ consumer: KafkaConsumer, maxMessages: Int) throws {

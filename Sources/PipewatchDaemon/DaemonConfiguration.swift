@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import PipewatchInputs
 import PipewatchOutput
 import PipewatchRules
@@ -19,13 +20,15 @@ import PipewatchRules
 ///     listen: 127.0.0.1:8080
 ///     path: /mlflow
 ///     secrets: [env:MLFLOW_WEBHOOK_SECRET]       # env:NAME, file:PATH, or the secret itself
+///     max-connections: 256                       # and header-timeout, body-timeout, connection-idle-timeout,
+///     max-body-bytes: 1048576                    # as for every listener (`ListenerLimits`)
 /// rules:
 ///   paths: [rules/]
 /// outputs: [cef:syslog+tls://siem.example:6514?ca=ca.pem]
 /// dead-letter: records.dead.ndjson               # or kafka://HOST:PORT/TOPIC for a dead-letter topic
 /// alert-dead-letter: alerts.dead.ndjson
 /// metrics:
-///   listen: 127.0.0.1:9108
+///   listen: 127.0.0.1:9108                     # a listener of its own, with its own limits
 /// allowed-lateness: 1h                         # event-time detectors: how late a record may arrive
 /// idle-timeout: 5m                             # a source with no record this long holds event time back no more
 /// late: late.ndjson                            # detector records that arrived behind the release
@@ -40,9 +43,39 @@ public struct DaemonConfiguration: Sendable {
         public var maxBatch: Int
     }
 
+    /// What one HTTP listener takes from its clients; each listener has its own.
+    public struct ListenerLimits: Sendable, Equatable {
+        /// Connections open at once (`max-connections`); more are closed as soon as accepted.
+        public var maxConnections: Int
+        /// Seconds to receive a request's whole head, from its first byte (`header-timeout`).
+        public var headerTimeout: Double
+        /// Seconds to receive a request's whole body, from the end of its head (`body-timeout`).
+        public var bodyTimeout: Double
+        /// Seconds a connection may stay without traffic between requests (`connection-idle-timeout`; not the
+        /// top-level `idle-timeout`, which is about sources).
+        public var idleTimeout: Double
+        /// The largest request body, in bytes (`max-body-bytes`); larger ones are answered 413.
+        public var maxBodyBytes: Int
+
+        public init(maxConnections: Int, headerTimeout: Double, bodyTimeout: Double, idleTimeout: Double, maxBodyBytes: Int) {
+            self.maxConnections = maxConnections
+            self.headerTimeout = headerTimeout
+            self.bodyTimeout = bodyTimeout
+            self.idleTimeout = idleTimeout
+            self.maxBodyBytes = maxBodyBytes
+        }
+
+        public static let webhook = ListenerLimits(
+            maxConnections: 256, headerTimeout: 10, bodyTimeout: 30, idleTimeout: 60, maxBodyBytes: 1 << 20)
+        /// Probes and scrapers: few connections, requests without a body.
+        public static let metrics = ListenerLimits(
+            maxConnections: 64, headerTimeout: 10, bodyTimeout: 10, idleTimeout: 60, maxBodyBytes: 64 << 10)
+    }
+
     public struct Webhook: Sendable {
         public var host: String
         public var port: Int
+        public var limits: ListenerLimits
         public var path: String
         public var secrets: [String]
         /// Seconds a delivery's timestamp may be away from now.
@@ -76,6 +109,7 @@ public struct DaemonConfiguration: Sendable {
     public var deadLetter: String?
     public var alertDeadLetter: String?
     public var metricsListen: (host: String, port: Int)?
+    public var metricsLimits: ListenerLimits
     /// Batches each output may hold before the inputs are paused.
     public var queueCapacity: Int
     public var retry: RetryPolicyConfiguration
@@ -191,10 +225,17 @@ private struct Reader {
             outputs = [OutputSpecification(format: .ocsf, destination: .stdout)]
         }
 
-        var metrics: (String, Int)?
+        var metrics: (host: String, port: Int)?
+        var metricsLimits = DaemonConfiguration.ListenerLimits.metrics
         if let node = root["metrics"] {
-            checkKeys(node, ["listen"])
+            checkKeys(node, Self.limitKeys.union(["listen"]))
             if let listen = node["listen"] { metrics = address(listen, "metrics.listen") } else { problem(node, "metrics needs listen: HOST:PORT") }
+            metricsLimits = readLimits(node, metricsLimits)
+            if let listen = node["listen"], let metrics, let webhook, metrics.port != 0,
+               metrics.port == webhook.port && metrics.host == webhook.host {
+                problem(listen, "metrics.listen must differ from webhook.listen: /healthz and /metrics have a listener "
+                    + "of their own, so that a flood of webhook connections cannot starve them")
+            }
         }
         var queueCapacity = 64
         var retry = DaemonConfiguration.RetryPolicyConfiguration(maxAttempts: 8, initialDelay: 0.1, maxDelay: 30)
@@ -231,7 +272,7 @@ private struct Reader {
             file: file, kafka: kafka, files: files, webhook: webhook, rules: rules, outputs: outputs,
             deadLetter: root["dead-letter"].flatMap { deadLetterDestination($0) },
             alertDeadLetter: root["alert-dead-letter"].flatMap { path($0, "alert-dead-letter") },
-            metricsListen: metrics, queueCapacity: queueCapacity, retry: retry,
+            metricsListen: metrics, metricsLimits: metricsLimits, queueCapacity: queueCapacity, retry: retry,
             commitInterval: commitInterval, allowedLateness: allowedLateness, idleTimeout: idleTimeout,
             latePath: root["late"].flatMap { path($0, "late") }, shutdownTimeout: shutdownTimeout, state: state)
     }
@@ -281,8 +322,28 @@ private struct Reader {
         return DaemonConfiguration.Kafka(consumer: consumer, maxBatch: maxBatch)
     }
 
+    static let limitKeys: Set<String> = [
+        "max-connections", "header-timeout", "body-timeout", "connection-idle-timeout", "max-body-bytes",
+    ]
+
+    /// A listener's limits, each key in `node` replacing its default.
+    mutating func readLimits(_ node: YAMLNode, _ defaults: DaemonConfiguration.ListenerLimits) -> DaemonConfiguration.ListenerLimits {
+        var limits = defaults
+        limits.maxConnections = node["max-connections"].flatMap { integer($0, "max-connections", 1...1_000_000) } ?? limits.maxConnections
+        limits.maxBodyBytes = node["max-body-bytes"].flatMap { integer($0, "max-body-bytes", 1024...(1 << 30)) } ?? limits.maxBodyBytes
+        let timeouts: [(String, WritableKeyPath<DaemonConfiguration.ListenerLimits, Double>)] = [
+            ("header-timeout", \.headerTimeout), ("body-timeout", \.bodyTimeout), ("connection-idle-timeout", \.idleTimeout),
+        ]
+        for (key, value) in timeouts {
+            guard let timeout = node[key] else { continue }
+            guard let seconds = seconds(timeout, key) else { continue }
+            if seconds > 0 { limits[keyPath: value] = seconds } else { problem(timeout, "\(key) must be longer than 0") }
+        }
+        return limits
+    }
+
     mutating func readWebhook(_ node: YAMLNode) -> DaemonConfiguration.Webhook? {
-        checkKeys(node, ["listen", "path", "secrets", "replay-window", "registry"])
+        checkKeys(node, Self.limitKeys.union(["listen", "path", "secrets", "replay-window", "registry"]))
         let listen = node["listen"].flatMap { address($0, "webhook.listen") }
         if node["listen"] == nil { problem(node, "webhook needs listen: HOST:PORT") }
         var secrets: [String] = []
@@ -297,9 +358,10 @@ private struct Reader {
         let path = node["path"].flatMap { text($0, "path") } ?? "/mlflow"
         if !path.hasPrefix("/") { problem(node["path"]!, "path must start with /") }
         let window = node["replay-window"].flatMap { seconds($0, "replay-window") } ?? 300
+        let limits = readLimits(node, .webhook)
         guard let listen, !secrets.isEmpty else { return nil }
         return DaemonConfiguration.Webhook(
-            host: listen.host, port: listen.port, path: path, secrets: secrets, replayWindow: window,
+            host: listen.host, port: listen.port, limits: limits, path: path, secrets: secrets, replayWindow: window,
             registry: node["registry"].flatMap { text($0, "registry") })
     }
 
@@ -404,5 +466,16 @@ private struct Reader {
         let sink = text[text.index(after: colon)...]
         guard sink.hasPrefix("file:"), !sink.dropFirst(5).hasPrefix("/") else { return text }
         return text[...colon] + "file:" + resolve(String(sink.dropFirst(5)))
+    }
+}
+
+extension HTTPServer.Configuration {
+    /// The server of one of the daemon's listeners.
+    init(name: String, host: String, port: Int, limits: DaemonConfiguration.ListenerLimits) {
+        func amount(_ seconds: Double) -> TimeAmount { .nanoseconds(Int64(seconds * 1e9)) }
+        self.init(
+            host: host, port: port, name: name, maxBodyBytes: limits.maxBodyBytes,
+            headerTimeout: amount(limits.headerTimeout), bodyTimeout: amount(limits.bodyTimeout),
+            idleTimeout: amount(limits.idleTimeout), maxConnections: limits.maxConnections)
     }
 }

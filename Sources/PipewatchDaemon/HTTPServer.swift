@@ -15,6 +15,11 @@ import Darwin
 /// handlers, collects each body up to a limit (413 beyond it), keeps connections alive, and shuts down
 /// gracefully. It serves the MLflow webhook receiver, `/metrics` and `/healthz`; nothing on it is a hot path.
 ///
+/// Whatever clients do, it stays bounded: at most `maxConnections` open (more are closed as soon as accepted),
+/// a request's head and body must each arrive whole within their timeouts (however slowly the bytes trickle in),
+/// and a silent connection is closed after the idle timeout. Accepted sockets are close-on-exec. Each server has
+/// its own event loop and cap, so a flood on one listener does not reach another.
+///
 /// ```swift
 /// let server = HTTPServer(configuration: .init(host: "0.0.0.0", port: 8080))
 /// server.route("GET", "/ping") { _ in .text(200, "pong") }
@@ -29,21 +34,38 @@ public final class HTTPServer: Sendable {
         public var host: String
         /// 0 asks the kernel for a free port; `HTTPServer.port` tells which.
         public var port: Int
+        /// The listener's name in log lines and in the `listener` label of the metrics.
+        public var name: String
         /// Larger bodies are answered 413 without being read to their end, and the connection is closed.
         public var maxBodyBytes: Int
-        /// A connection with no request in progress is closed after this long without input.
+        /// A request's head must arrive whole within this long of its first byte, else 408 and the connection is
+        /// closed: however slowly its bytes come, a request cannot hold a connection longer.
+        public var headerTimeout: TimeAmount
+        /// A request's body must arrive whole within this long of the end of its head, else 408 and closed.
+        public var bodyTimeout: TimeAmount
+        /// A connection without traffic either way for this long is closed (between keep-alive requests, or a
+        /// client gone silent), unless its request's handler is running.
         public var idleTimeout: TimeAmount
+        /// Connections open at once; one accepted beyond them is closed at once (counted and logged). Keeps a
+        /// flood of connections from using up the process's file descriptors.
+        public var maxConnections: Int
         /// How long `shutdown()` lets in-flight requests finish before it closes their connections.
         public var shutdownGracePeriod: TimeAmount
 
         public init(
-            host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 1 << 20,
-            idleTimeout: TimeAmount = .seconds(60), shutdownGracePeriod: TimeAmount = .seconds(10)
+            host: String = "127.0.0.1", port: Int = 0, name: String = "http", maxBodyBytes: Int = 1 << 20,
+            headerTimeout: TimeAmount = .seconds(10), bodyTimeout: TimeAmount = .seconds(30),
+            idleTimeout: TimeAmount = .seconds(60), maxConnections: Int = 256,
+            shutdownGracePeriod: TimeAmount = .seconds(10)
         ) {
             self.host = host
             self.port = port
+            self.name = name
             self.maxBodyBytes = maxBodyBytes
+            self.headerTimeout = headerTimeout
+            self.bodyTimeout = bodyTimeout
             self.idleTimeout = idleTimeout
+            self.maxConnections = maxConnections
             self.shutdownGracePeriod = shutdownGracePeriod
         }
     }
@@ -62,6 +84,8 @@ public final class HTTPServer: Sendable {
     }
 
     public let configuration: Configuration
+    private let observer: (any HTTPServerObserver)?
+    private let log: @Sendable (String) -> Void
 
     private struct State {
         var routes: [String: [String: Handler]] = [:]  // path → method → handler
@@ -71,12 +95,24 @@ public final class HTTPServer: Sendable {
         var handlerTasks: [Int: Task<Void, Never>] = [:]
         var nextTask = 0
         var stopping = false
+        /// Connections refused since the last log line about it, and when that line was written.
+        var refusedUnlogged = 0
+        var refusalLogged: ContinuousClock.Instant?
+        var closeOnExecFailureLogged = false
     }
 
     private let state = Mutex(State())
 
-    public init(configuration: Configuration = Configuration()) {
+    /// - Parameters:
+    ///   - observer: told of open, refused and cut connections (the daemon's metrics).
+    ///   - log: lines for the operator (the connection cap reached).
+    public init(
+        configuration: Configuration = Configuration(), observer: (any HTTPServerObserver)? = nil,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.configuration = configuration
+        self.observer = observer
+        self.log = log
     }
 
     public convenience init(host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 1 << 20) {
@@ -105,14 +141,27 @@ public final class HTTPServer: Sendable {
         let configuration = self.configuration
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
+            .serverChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let name = configuration.name, log = self.log
+                    try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler { log("\(name) listener: \($0)") })
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
+                // A failed initializer makes NIO close the connection before it is registered.
+                guard admit(channel) else { return channel.eventLoop.makeFailedFuture(ConnectionRefused()) }
+                if !AcceptedSocket.markCloseOnExec(channel) { closeOnExecFailed() }
+                return channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations
-                    try operations.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
+                    let name = configuration.name, observer = self.observer
+                    let deadlines = RequestDeadlineHandler(
+                        headerTimeout: configuration.headerTimeout, bodyTimeout: configuration.bodyTimeout,
+                        onTimeout: { observer?.httpRequestCut($0, listener: name) })
+                    try operations.addHandler(deadlines)
+                    try operations.addHandler(IdleStateHandler(allTimeout: configuration.idleTimeout))
                     try operations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try operations.addHandler(HTTPConnectionHandler(server: self, maxBodyBytes: configuration.maxBodyBytes))
-                    self.track(channel)
+                    try operations.addHandler(HTTPConnectionHandler(server: self, deadlines: deadlines))
                 }
             }
         do {
@@ -143,7 +192,7 @@ public final class HTTPServer: Sendable {
         }
         guard let group else { return }
         try? await listener?.close()
-        // No connection can be added from here on (track() refuses them while stopping).
+        // No connection can be added from here on (admit() refuses them while stopping).
         let connections = state.withLock { Array($0.connections.values) }
         for connection in connections {
             // HTTPServerPipelineHandler closes an idle connection now and a busy one after its response's end.
@@ -183,23 +232,65 @@ public final class HTTPServer: Sendable {
         return fd
     }
 
-    // MARK: - Used by the connection handler
+    // MARK: - Connections
 
-    private func track(_ channel: Channel) {
+    private struct ConnectionRefused: Error {}
+
+    /// Counts a new connection in, or refuses it: while stopping, or when `maxConnections` are open. A refusal is
+    /// counted, and logged at most every 10 seconds (a flood must not flood the log too).
+    private func admit(_ channel: Channel) -> Bool {
+        enum Admission { case admitted(open: Int), refused(line: String?), stopping }
         let id = ObjectIdentifier(channel)
-        let refused = state.withLock { state -> Bool in
-            if state.stopping { return true }
-            state.connections[id] = channel
+        let now = ContinuousClock.now
+        let admission = state.withLock { state -> Admission in
+            if state.stopping { return .stopping }
+            guard state.connections.count >= configuration.maxConnections else {
+                state.connections[id] = channel
+                return .admitted(open: state.connections.count)
+            }
+            state.refusedUnlogged += 1
+            if let last = state.refusalLogged, now - last < .seconds(10) { return .refused(line: nil) }
+            let listener = "\(configuration.name) listener \(configuration.host):\(port(state))"
+            let line = state.refusalLogged == nil
+                ? "\(listener): \(state.connections.count) connections open, the most it takes (max-connections): "
+                    + "new connections are closed at once until some close"
+                : "\(listener): \(state.refusedUnlogged) more connection(s) closed at once since the last such line "
+                    + "(max-connections \(configuration.maxConnections))"
+            state.refusedUnlogged = 0
+            state.refusalLogged = now
+            return .refused(line: line)
+        }
+        switch admission {
+        case .stopping:
             return false
-        }
-        if refused {
-            channel.close(promise: nil)
-            return
-        }
-        channel.closeFuture.whenComplete { [self] _ in
-            _ = state.withLock { $0.connections.removeValue(forKey: id) }
+        case .refused(let line):
+            observer?.httpConnectionRefused(listener: configuration.name)
+            if let line { log(line) }
+            return false
+        case .admitted(let open):
+            observer?.httpConnectionsOpen(open, listener: configuration.name)
+            channel.closeFuture.whenComplete { [self] _ in
+                let open = state.withLock { state in
+                    state.connections.removeValue(forKey: id)
+                    return state.connections.count
+                }
+                observer?.httpConnectionsOpen(open, listener: configuration.name)
+            }
+            return true
         }
     }
+
+    private func port(_ state: State) -> Int { state.listener?.localAddress?.port ?? configuration.port }
+
+    private func closeOnExecFailed() {
+        let first = state.withLock { state in
+            defer { state.closeOnExecFailureLogged = true }
+            return !state.closeOnExecFailureLogged
+        }
+        if first { log("\(configuration.name) listener: cannot mark accepted connections close-on-exec; processes spawned meanwhile inherit them") }
+    }
+
+    // MARK: - Used by the connection handler
 
     fileprivate enum Route {
         case handler(Handler)
@@ -213,6 +304,10 @@ public final class HTTPServer: Sendable {
             if let handler = methods[method] { return .handler(handler) }
             return .methodNotAllowed(allowed: methods.keys.sorted())
         }
+    }
+
+    fileprivate func requestCut(_ reason: HTTPCutReason) {
+        observer?.httpRequestCut(reason, listener: configuration.name)
     }
 
     /// Runs `handler` in a task the server can wait for at shutdown, and completes `promise` with its answer.
@@ -245,11 +340,14 @@ private final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChann
 
     private let server: HTTPServer
     private let maxBodyBytes: Int
+    /// Told when a head and a whole request have arrived, and when the connection waits for the next request.
+    private let deadlines: RequestDeadlineHandler
     private var state = State.idle
 
-    init(server: HTTPServer, maxBodyBytes: Int) {
+    init(server: HTTPServer, deadlines: RequestDeadlineHandler) {
         self.server = server
-        self.maxBodyBytes = maxBodyBytes
+        self.maxBodyBytes = server.configuration.maxBodyBytes
+        self.deadlines = deadlines
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -260,6 +358,7 @@ private final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChann
                 refuseTooLarge(context: context, head: head)
                 return
             }
+            deadlines.headReceived()
             if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
@@ -277,6 +376,7 @@ private final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChann
             switch state {
             case .receiving(let head, let body):
                 state = .responding
+                deadlines.requestReceived()
                 dispatch(context: context, head: head, body: body)
             case .discarding:
                 break  // the connection is being closed
@@ -288,7 +388,7 @@ private final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChann
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // Silence closes an idle connection or one stuck inside a request, never one whose handler is running.
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
             if case .responding = state {} else {
                 context.close(promise: nil)
                 return
@@ -303,6 +403,8 @@ private final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChann
 
     private func refuseTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead) {
         state = .discarding
+        deadlines.requestReceived()
+        server.requestCut(.bodyTooLarge)
         let response = HTTPResponse.text(413, "request body larger than \(maxBodyBytes) bytes")
         write(context: context, head: head, response: response, keepAlive: false)
     }
@@ -334,6 +436,7 @@ private final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChann
 
     private func finish(context: ChannelHandlerContext, head: HTTPRequestHead, response: HTTPResponse) {
         state = .idle
+        deadlines.waitForNextRequest()
         write(context: context, head: head, response: response, keepAlive: head.isKeepAlive)
     }
 

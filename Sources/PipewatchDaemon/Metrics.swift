@@ -24,8 +24,11 @@ import Synchronization
 /// | `pipewatch_sink_failures_total` | counter | sink |
 /// | `pipewatch_kafka_consumer_lag` | gauge | topic, partition |
 /// | `pipewatch_kafka_committed_offset` | gauge | topic, partition |
-/// | `pipewatch_webhook_deliveries_total` | counter | result (`accepted`, `duplicate`) |
+/// | `pipewatch_webhook_deliveries_total` | counter | result (`accepted`, `duplicate`, `dead_lettered`) |
 /// | `pipewatch_webhook_rejected_total` | counter | reason (see `WebhookRejection`) |
+/// | `pipewatch_http_connections` | gauge | listener (`webhook`, `metrics`) |
+/// | `pipewatch_http_connections_refused_total` | counter | listener |
+/// | `pipewatch_http_requests_cut_total` | counter | listener, reason (see `HTTPCutReason`) |
 /// | `pipewatch_sink_dead_lettered_batches_total` | counter | sink |
 /// | `pipewatch_seconds_since_last_event` | gauge (computed at scrape time) | source |
 /// | `pipewatch_detector_state_bytes`, `pipewatch_detector_groups`, `pipewatch_detector_buffered_records` | gauge | — |
@@ -198,6 +201,28 @@ public final class PipewatchMetrics: Sendable {
 
     public func webhookRejected(_ reason: WebhookRejection) {
         counter("pipewatch_webhook_rejected_total", ["reason": reason.rawValue]).increment()
+    }
+
+    /// An authentic delivery whose body is not one JSON object, handed to the dead-letter output.
+    public func webhookDeadLettered() {
+        counter("pipewatch_webhook_deliveries_total", ["result": "dead_lettered"]).increment()
+    }
+
+    // MARK: - HTTP listeners (one call per connection or refusal)
+
+    /// The connections open on one listener now.
+    public func httpConnectionsOpen(_ count: Int, listener: String) {
+        gauge("pipewatch_http_connections", ["listener": listener]).record(count)
+    }
+
+    /// A connection closed as soon as accepted: the listener had its maximum open.
+    public func httpConnectionRefused(listener: String) {
+        counter("pipewatch_http_connections_refused_total", ["listener": listener]).increment()
+    }
+
+    /// A request the listener ended before its handler ran (timeouts, body too large).
+    public func httpRequestCut(_ reason: HTTPCutReason, listener: String) {
+        counter("pipewatch_http_requests_cut_total", ["listener": listener, "reason": reason.rawValue]).increment()
     }
 
     // MARK: - Exposition

@@ -1,11 +1,12 @@
 import Foundation
+import PipewatchInputs
 import PipewatchJSON
 
 /// Verified webhook deliveries handed from the HTTP server's tasks to the pipeline thread; each is answered (its
 /// `accept` returns or throws) once the pipeline has its alerts acknowledged, or refused.
 final class WebhookInbox: @unchecked Sendable {
     struct Delivery {
-        var record: [UInt8]
+        var payload: MLflowWebhookReceiver.Payload
         var id: String
         var answer: @Sendable (Error?) -> Void
     }
@@ -14,10 +15,10 @@ final class WebhookInbox: @unchecked Sendable {
     private var waiting: [Delivery] = []
 
     /// Called by the receiver; returns once the delivery is accepted, throws if it could not be.
-    func submit(_ record: [UInt8], _ id: String) async throws {
+    func submit(_ payload: MLflowWebhookReceiver.Payload, _ id: String) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             condition.lock()
-            waiting.append(Delivery(record: record, id: id) { error in
+            waiting.append(Delivery(payload: payload, id: id) { error in
                 if let error { continuation.resume(throwing: error) } else { continuation.resume() }
             })
             condition.signal()

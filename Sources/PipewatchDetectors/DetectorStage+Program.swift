@@ -161,7 +161,7 @@ extension DetectorStage {
         case .temporal, .temporalOrdered:
             return TemporalCorrelation(
                 base: base, ordered: rule.type == .temporalOrdered, timespan: rule.timespan, condition: rule.condition,
-                steps: rule.inputs.count, evidenceFromFirstStep: rule.evidenceFromFirstStep)
+                steps: rule.inputs.count, evidenceFromFirstStep: rule.evidenceFromFirstStep, prefixGroup: rule.prefixGroup)
         case .valueAvg:
             return SlidingValueSum(base: base, timespan: rule.timespan, condition: condition, average: true)
         case .valuePercentile:

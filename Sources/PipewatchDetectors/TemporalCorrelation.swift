@@ -7,6 +7,9 @@ import PipewatchRules
 /// satisfy the condition (by default: all of them), the group alerts and starts over. `temporal_ordered`: per group
 /// and per step the latest start of a chain that matched steps 1…k in order; a chain older than the timespan is
 /// dropped; when the last step completes a chain, the group alerts. Both cost 8 bytes per rule per group.
+/// With a prefix group field (`group-by: [field|prefix]`, ordered only), the first step's value names a group and a
+/// later step's value joins every group named by it or by one of its `/` ancestors (`s3://b/m/9/model.pkl` joins
+/// `s3://b/m/9`, `s3://b/m` and `s3://b`), without making groups of its own.
 final class TemporalCorrelation: DetectorOperator {
     let ordered: Bool
     let timespan: Int64
@@ -18,10 +21,13 @@ final class TemporalCorrelation: DetectorOperator {
     private var last: [Int64] = []
     /// With `evidenceFromFirstStep`: per group and step, the first record of the chain that reached that step.
     private var chains: [Record?] = []
+    /// The position in the group-by of the prefix field (ordered only).
+    let prefixGroup: Int?
 
     init(base: DetectorOperator.Parameters, ordered: Bool, timespan: Int64, condition: ThresholdCondition?, steps: Int,
-         evidenceFromFirstStep: Bool = false) {
+         evidenceFromFirstStep: Bool = false, prefixGroup: Int? = nil) {
         self.ordered = ordered
+        self.prefixGroup = ordered ? prefixGroup : nil
         self.timespan = timespan
         self.condition = condition ?? ThresholdCondition(gte: Double(steps))
         self.steps = steps
@@ -29,7 +35,9 @@ final class TemporalCorrelation: DetectorOperator {
         super.init(parameters: base)
     }
 
-    override var definition: String { super.definition + "|\(ordered)|\(timespan)|\(condition)|\(steps)|\(evidenceFromFirstStep)" }
+    override var definition: String {
+        super.definition + "|\(ordered)|\(timespan)|\(condition)|\(steps)|\(evidenceFromFirstStep)" + (prefixGroup.map { "|prefix \($0)" } ?? "")
+    }
     override var memoryBytes: Int { super.memoryBytes + times.count * 8 + last.count * 8 + chains.count * 8 }
 
     override func needsEvidence(input: Int) -> Bool { !evidenceFromFirstStep || input == 0 }
@@ -49,7 +57,44 @@ final class TemporalCorrelation: DetectorOperator {
     }
 
     override func process(_ record: Record, input: Int) {
-        let g = group(record.values, input: input)
+        if let prefixGroup, input > 0 {
+            forEachPrefixGroup(record.values, input: input, position: prefixGroup) { step($0, record, input: input) }
+        } else {
+            step(group(record.values, input: input), record, input: input)
+        }
+    }
+
+    /// The groups a later step's record joins: its value's own and each `/` ancestor's, where the first step made one.
+    private func forEachPrefixGroup(_ values: FieldValues, input: Int, position: Int, _ body: (Int) -> Void) {
+        let slots = inputs[input].groupSlots
+        guard let path = values.withValue(slots[position], { Array($0) }) else { return }
+        // Cut points: the whole value, then before each '/' after the scheme's "//" (or after the first byte).
+        var ends = [path.count]
+        var start = 1
+        if let scheme = path.indices.dropLast(2).first(where: { path[$0] == 0x3A && path[$0 + 1] == 0x2F && path[$0 + 2] == 0x2F }) {
+            start = scheme + 3
+        }
+        var k = path.count - 1
+        while k > start {
+            if path[k] == 0x2F && path[k - 1] != 0x2F { ends.append(k) }
+            k -= 1
+        }
+        var seen: Set<Int> = []
+        for end in ends {
+            keyScratch.removeAll(keepingCapacity: true)
+            for (p, slot) in slots.enumerated() {
+                if p == position {
+                    path.withUnsafeBytes { GroupKey.append(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<end]), to: &keyScratch) }
+                } else {
+                    GroupKey.append(values, slot, to: &keyScratch)
+                }
+            }
+            let found = keyScratch.withUnsafeBytes { groups.find(hash: Hash64.hash($0), key: $0) }
+            if let found, seen.insert(Int(found)).inserted { body(Int(found)) }
+        }
+    }
+
+    private func step(_ g: Int, _ record: Record, input: Int) {
         let t = record.time
         let base = g * steps
         let horizon = t - timespan

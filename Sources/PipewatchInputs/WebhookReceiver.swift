@@ -16,14 +16,17 @@ import Synchronization
 /// | signature, delivery id or timestamp header missing or malformed | 400 (as MLflow's own secure test receiver) | no |
 /// | no accepted secret gives the signature | 401 | no |
 /// | authentic, timestamp outside the replay window | 401 | no |
-/// | authentic, body not one JSON object (or it already has `_delivery`) | 400 | no |
 /// | authentic, delivery id accepted before (an MLflow retry) | 200 | no (once is enough) |
-/// | authentic, `accept` returned | 200 | yes |
+/// | authentic, `accept` returned | 200 | yes: the record, or the body to dead-letter |
 /// | authentic, `accept` threw | 503, so MLflow retries with the same id | not taken |
 ///
 /// The record is the body with `"_delivery": {"id", "timestamp", "remote_addr", "registry"}` spliced in before
 /// its closing brace, the shape of samples/mlflow/*.ndjson that the MLflow normalizer reads; the body itself is
 /// not re-serialized. `remote_addr` is the TCP peer (a proxy in front would be the peer).
+///
+/// An authentic, fresh delivery whose body is not one JSON object (truncated, invalid UTF-8, an array, or an
+/// object that already has `_delivery`) is handed over as `.undecodable`, the body as received with the reason,
+/// for the pipeline to dead-letter: refusing it would lose it, since MLflow does not retry a 4xx.
 public final class MLflowWebhookReceiver: Sendable {
     public struct Configuration: Sendable {
         /// Every secret a delivery may be signed with; at least one.
@@ -55,9 +58,17 @@ public final class MLflowWebhookReceiver: Sendable {
         }
     }
 
-    /// Takes one record (a JSON object, no line break) and its delivery id; returns once the pipeline has
-    /// accepted the record. Throwing makes the receiver answer 503, so MLflow sends it again.
-    public typealias Accept = @Sendable (_ record: [UInt8], _ deliveryID: String) async throws -> Void
+    /// What an authentic delivery hands the pipeline.
+    public enum Payload: Sendable, Equatable {
+        /// One record (a JSON object, no line break): the body with `_delivery` spliced in.
+        case record([UInt8])
+        /// A body that is not one JSON object, exactly as received, and why: to be dead-lettered.
+        case undecodable(body: [UInt8], reason: String)
+    }
+
+    /// Takes one delivery's payload and its id; returns once the pipeline has accepted it (processed it, or
+    /// dead-lettered it durably). Throwing makes the receiver answer 503, so MLflow sends it again.
+    public typealias Accept = @Sendable (_ payload: Payload, _ deliveryID: String) async throws -> Void
 
     public let configuration: Configuration
     private let secrets: [[UInt8]]
@@ -111,11 +122,13 @@ public final class MLflowWebhookReceiver: Sendable {
         guard abs(clock() - timestamp) <= configuration.replayWindowSeconds else {
             return reject(.staleTimestamp, 401, "timestamp outside the accepted window of \(configuration.replayWindowSeconds) s")
         }
-        guard let record = Self.record(
+        let payload: Payload
+        switch Self.record(
             body: request.body, deliveryID: deliveryID, timestamp: timestampText,
             remoteAddress: request.remoteAddress, registry: configuration.registry)
-        else {
-            return reject(.notJSONObject, 400, "body is not a JSON object")
+        {
+        case .success(let record): payload = .record(record)
+        case .failure(let problem): payload = .undecodable(body: request.body, reason: problem.reason)
         }
 
         while true {
@@ -127,12 +140,16 @@ public final class MLflowWebhookReceiver: Sendable {
                 continue  // the attempt this one waited for failed: this one tries now
             case .owner:
                 do {
-                    try await accept(record, deliveryID)
+                    try await accept(payload, deliveryID)
                 } catch {
                     ledger.finish(deliveryID, accepted: false)
                     return reject(.pipelineUnavailable, 503, "pipeline did not accept the delivery, retry later")
                 }
                 ledger.finish(deliveryID, accepted: true)
+                if case .undecodable(_, let reason) = payload {
+                    metrics?.webhookDeadLettered()
+                    return .text(200, "accepted and dead-lettered: \(reason)")
+                }
                 metrics?.webhookAccepted(duplicate: false)
                 return .text(200, "accepted")
             }
@@ -163,20 +180,33 @@ public final class MLflowWebhookReceiver: Sendable {
         return matched
     }
 
-    /// The body with `_delivery` spliced in before its closing brace, or nil when the body is not one JSON object
-    /// or already has a `_delivery` member (it would be ambiguous which one the normalizer reads).
+    /// Why a body cannot become a record.
+    struct BodyProblem: Error {
+        var reason: String
+    }
+
+    /// The body with `_delivery` spliced in before its closing brace; a problem when the body is not one JSON
+    /// object or already has a `_delivery` member (it would be ambiguous which one the normalizer reads).
     static func record(
         body: [UInt8], deliveryID: String, timestamp: String, remoteAddress: String?, registry: String?
-    ) -> [UInt8]? {
-        guard !body.isEmpty else { return nil }
+    ) -> Result<[UInt8], BodyProblem> {
+        guard !body.isEmpty else { return .failure(BodyProblem(reason: "the body is empty")) }
         let tape = JSONTape(capacity: 64)
-        return body.withUnsafeBufferPointer { bytes -> [UInt8]? in
-            guard let base = bytes.baseAddress,
-                  let root = try? JSONParser.parse(base, from: 0, to: bytes.count, into: tape)
-            else { return nil }
+        return body.withUnsafeBufferPointer { bytes -> Result<[UInt8], BodyProblem> in
+            let base = bytes.baseAddress!
+            let root: UInt32
+            do { root = try JSONParser.parse(base, from: 0, to: bytes.count, into: tape) } catch {
+                return .failure(BodyProblem(reason: "the body is not JSON: \(error)"))
+            }
             let document = JSONDocument(bytes: base, nodes: tape.nodes)
             let node = document[root]
-            guard node.kind == .object, document.member(root, "_delivery") == nil else { return nil }
+            guard node.kind == .object else {
+                let what = [JSONKind.array: "an array", .string: "a string", .number: "a number"][node.kind]
+                return .failure(BodyProblem(reason: "the body is \(what ?? "\(node.kind)"), not a JSON object"))
+            }
+            guard document.member(root, "_delivery") == nil else {
+                return .failure(BodyProblem(reason: "the body already has a _delivery member"))
+            }
             let open = Int(node.start), close = Int(node.end) - 1  // the braces
 
             // Python's json.dumps separators, like the body around it and the sample files.
@@ -203,7 +233,7 @@ public final class MLflowWebhookReceiver: Sendable {
             record.append(contentsOf: bytes[open..<close])
             record.append(contentsOf: writer.bytes)
             record.append(UInt8(ascii: "}"))
-            return record
+            return .success(record)
         }
     }
 }

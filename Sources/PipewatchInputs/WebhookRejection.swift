@@ -6,8 +6,6 @@ public enum WebhookRejection: String, Sendable, CaseIterable {
     case badSignature = "bad_signature"
     /// Authentic, but X-MLflow-Timestamp is outside the replay window (401).
     case staleTimestamp = "stale_timestamp"
-    /// Authentic, but the body is not one JSON object, or already carries `_delivery` (400).
-    case notJSONObject = "not_json_object"
     /// The pipeline did not take the record (503, so MLflow retries).
     case pipelineUnavailable = "pipeline_unavailable"
 }
@@ -15,5 +13,7 @@ public enum WebhookRejection: String, Sendable, CaseIterable {
 /// What the webhook receiver reports of each delivery (the daemon's metrics count them).
 public protocol WebhookObserver: Sendable {
     func webhookAccepted(duplicate: Bool)
+    /// An authentic delivery whose body is not one JSON object, handed over to be dead-lettered.
+    func webhookDeadLettered()
     func webhookRejected(_ reason: WebhookRejection)
 }

@@ -158,18 +158,25 @@ final class FindingReader {
                 windowEnd: text(Paths.windowEnd, d).flatMap(Timestamp.parseRFC3339), newValue: newValue, fields: fields)
         }
 
+        // One line per technique with the tactics it is listed under (OCSF has one entry per technique and tactic).
         var attacks: [String] = []
+        var tacticsOf: [[String]] = []
         if let list = Paths.attacks.first(in: doc, from: root), doc[list].kind == .array {
             doc.forEachElement(list) { entry in
                 let technique = text(Paths.subTechniqueUID, entry) ?? text(Paths.techniqueUID, entry)
                 let name = text(Paths.subTechniqueName, entry) ?? text(Paths.techniqueName, entry)
-                if let technique {
-                    attacks.append(name.map { "\(technique) \($0)" } ?? technique)
-                } else if let tactic = text(Paths.tacticName, entry) ?? text(Paths.tacticUID, entry) {
-                    attacks.append(tactic)
+                let tactic = text(Paths.tacticName, entry) ?? text(Paths.tacticUID, entry)
+                let label = technique.map { technique in name.map { "\(technique) \($0)" } ?? technique } ?? tactic
+                guard let label else { return }
+                if let k = attacks.firstIndex(of: label) {
+                    if technique != nil, let tactic, !tacticsOf[k].contains(tactic) { tacticsOf[k].append(tactic) }
+                } else {
+                    attacks.append(label)
+                    tacticsOf.append(technique != nil ? tactic.map { [$0] } ?? [] : [])
                 }
             }
         }
+        attacks = zip(attacks, tacticsOf).map { $1.isEmpty ? $0 : "\($0) (\($1.joined(separator: ", ")))" }
 
         let severity = Int(number(Paths.severityID, root) ?? 0)
         var alert = ReportedAlert(

@@ -200,6 +200,7 @@ extension RuleLoader {
         var ruleNames: [String] = []
         var rulesLine = section.line
         var groupBy: [String] = []
+        var groupByLine = section.line
         var timespan: Int64?
         var condition: ThresholdCondition?
         var fields: [String] = []
@@ -224,6 +225,7 @@ extension RuleLoader {
                 }
             case "group-by":
                 groupBy = readStrings(value, file, "group-by") ?? []
+                groupByLine = value.line
             case "timespan":
                 timespan = readDuration(value, file, "timespan")
             case "condition":
@@ -282,6 +284,22 @@ extension RuleLoader {
                 problem(file, section["condition"]!.line, "a value_percentile condition is a percentage, from 0 to 100")
             }
         }
+        // `field|prefix` (Pipewatch extension): a later step joins the first step's value or any path under it.
+        var prefixGroup: Int?
+        for (k, entry) in groupBy.enumerated() where entry.contains("|") {
+            let parts = entry.split(separator: "|", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[1] == "prefix", !parts[0].isEmpty else {
+                problem(file, groupByLine, "group-by '\(entry)': the only group-by modifier is |prefix")
+                continue
+            }
+            if type != .temporalOrdered {
+                problem(file, groupByLine, "group-by '\(entry)': |prefix is for temporal_ordered correlations (the first rule names the prefix)")
+            } else if prefixGroup != nil {
+                problem(file, groupByLine, "group-by '\(entry)': only one group-by field can be a prefix")
+            }
+            prefixGroup = k
+            groupBy[k] = String(parts[0])
+        }
         for alias in aliases.keys.sorted() where !groupBy.contains(alias) && !fields.contains(alias) {
             warnings.append(RuleProblem(file: file, line: section["aliases"]!.line, reason: "alias '\(alias)' is used by neither group-by nor condition.field"))
         }
@@ -303,6 +321,7 @@ extension RuleLoader {
             groupBy: groupBy, timespan: timespan, condition: condition, fields: fields, aliases: aliases, generate: generate,
             tuning: tuning)
         rule.evidenceFromFirstStep = evidenceFromFirstStep
+        rule.prefixGroup = prefixGroup
         if let id = rule.info.id { ids[id] = (file, document.line) }
         pendingCorrelations.append(PendingCorrelation(rule: rule, rulesLine: rulesLine))
     }
@@ -595,11 +614,13 @@ extension RuleLoader {
         for k in pendingCorrelations.indices where alive[k] {
             var rule = pendingCorrelations[k].rule
             let evidenceFromFirstStep = rule.evidenceFromFirstStep
+            let prefixGroup = rule.prefixGroup
             rule = CorrelationRule(
                 index: finalIndex[k]!, info: rule.info, type: rule.type, ruleNames: rule.ruleNames, groupBy: rule.groupBy,
                 timespan: rule.timespan, condition: rule.condition, fields: rule.fields, aliases: rule.aliases,
                 generate: rule.generate, tuning: rule.tuning)
             rule.evidenceFromFirstStep = evidenceFromFirstStep
+            rule.prefixGroup = prefixGroup
             rule.inputs = rule.ruleNames.map { name in
                 if let index = ruleIndex(name) { return .rule(index) }
                 return .correlation(finalIndex[correlationIndex(name)!]!)

@@ -200,6 +200,10 @@ public struct CorrelationRule: Sendable {
     /// first step instead of the one that completed the sequence, so the later steps' events are not kept while
     /// they wait for the watermark (for a last step that matches most events).
     public var evidenceFromFirstStep = false
+    /// temporal_ordered only (Pipewatch extension, `group-by: [field|prefix]`): the position in `groupBy` of the field
+    /// whose later-step values join the first step's value when equal to it or under it as a `/` path (an artifact
+    /// written under the prefix a model was registered from). nil: every field joins on equal values.
+    public var prefixGroup: Int?
 
     /// The field an input reads for `name` (an alias resolved for that input, or the name itself).
     public func field(_ name: String, forInput input: Int) -> String {

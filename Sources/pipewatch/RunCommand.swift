@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import PipewatchDaemon
 
@@ -12,13 +11,16 @@ struct RunCommand: ParsableCommand {
             SIGTERM or SIGINT: finish the batch in hand, wait for the outputs to acknowledge what is in flight (at \
             most delivery.shutdown-timeout), commit and exit 0. SIGHUP, or a changed rule file when rules.watch is \
             on, reloads the rules between two batches; a rule set that does not compile is refused and the running \
-            one stays. README.md documents the configuration file.
+            one stays; a SIGHUP during start-up reloads the rules once the daemon runs. README.md documents the \
+            configuration file.
             """)
 
     @Option(name: .customLong("config"), help: "The configuration file (YAML).")
     var configPath: String
 
     func run() throws {
+        // First: a SIGHUP while the configuration and the rules load must not end the process.
+        let signals = DaemonSignals()
         let configuration: DaemonConfiguration
         do { configuration = try DaemonConfiguration.load(path: configPath) } catch let error as DaemonConfigurationError {
             printToStandardError(error.problems)
@@ -30,16 +32,8 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(64)
         }
         // Signals become requests the pipeline thread acts on between batches.
-        var sources: [DispatchSourceSignal] = []
-        for (signalNumber, action) in [(SIGTERM, daemon.requestStop), (SIGINT, daemon.requestStop), (SIGHUP, daemon.requestReload)] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler(handler: action)
-            source.resume()
-            sources.append(source)
-        }
-        defer { sources.forEach { $0.cancel() } }
-        try daemon.run()
+        signals.attach(daemon)
+        try withExtendedLifetime(signals) { try daemon.run() }
     }
 }
 

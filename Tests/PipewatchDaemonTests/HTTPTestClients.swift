@@ -52,9 +52,19 @@ enum TestClients {
         port: Int, path: String = "/webhooks/mlflow", body: String, secret: String, deliveryID: String,
         timestamp: Int64? = nil, tamper: Bool = false, signed: Bool = true
     ) async throws -> (status: Int, body: String) {
+        try await postDelivery(
+            port: port, path: path, bytes: Array(body.utf8), secret: secret, deliveryID: deliveryID,
+            timestamp: timestamp, tamper: tamper, signed: signed)
+    }
+
+    /// The same with a body of any bytes (invalid UTF-8 included).
+    static func postDelivery(
+        port: Int, path: String = "/webhooks/mlflow", bytes: [UInt8], secret: String, deliveryID: String,
+        timestamp: Int64? = nil, tamper: Bool = false, signed: Bool = true
+    ) async throws -> (status: Int, body: String) {
         let directory = try TemporaryDirectory()
         let script = try directory.write("post.py", deliveryScript)
-        let bodyFile = try directory.write("body.json", body)
+        let bodyFile = try directory.write("body.json", bytes)
         let output = try await run("python3", [
             script, "http://127.0.0.1:\(port)\(path)", secret, deliveryID, timestamp.map(String.init) ?? "now",
             bodyFile, tamper ? "tamper" : "-", signed ? "signed" : "unsigned",
@@ -94,17 +104,29 @@ enum TestClients {
 
 /// What the receiver handed over, in order.
 final class AcceptedRecords: Sendable {
-    private let records = Mutex<[(record: [UInt8], id: String)]>([])
+    private let payloads = Mutex<[(payload: MLflowWebhookReceiver.Payload, id: String)]>([])
 
-    func append(_ record: [UInt8], _ id: String) { records.withLock { $0.append((record, id)) } }
+    func append(_ payload: MLflowWebhookReceiver.Payload, _ id: String) { payloads.withLock { $0.append((payload, id)) } }
 
-    var all: [(record: [UInt8], id: String)] { records.withLock { $0 } }
-    var ids: [String] { all.map(\.id) }
+    /// The records handed over (not the bodies to dead-letter).
+    var all: [(record: [UInt8], id: String)] {
+        payloads.withLock { $0 }.compactMap { if case .record(let record) = $0.payload { (record, $0.id) } else { nil } }
+    }
 
-    /// Waits until at least `count` records arrived; false after `seconds`.
+    /// The bodies handed over to be dead-lettered, with the reason.
+    var undecodable: [(body: [UInt8], reason: String, id: String)] {
+        payloads.withLock { $0 }.compactMap {
+            if case .undecodable(let body, let reason) = $0.payload { (body, reason, $0.id) } else { nil }
+        }
+    }
+
+    /// Every delivery id handed over, records and bodies to dead-letter alike.
+    var ids: [String] { payloads.withLock { $0 }.map(\.id) }
+
+    /// Waits until at least `count` deliveries arrived; false after `seconds`.
     func wait(for count: Int, seconds: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
-        while records.withLock({ $0.count }) < count {
+        while payloads.withLock({ $0.count }) < count {
             if Date() > deadline { return false }
             try? await Task.sleep(for: .milliseconds(50))
         }

@@ -50,8 +50,8 @@ import Glibc
         let metrics = PipewatchMetrics()
         let accepted = AcceptedRecords()
         let server = HTTPServer(host: "127.0.0.1", port: 0)
-        let receiver = try MLflowWebhookReceiver(.init(secrets: [secret]), metrics: metrics) { record, id in
-            accepted.append(record, id)
+        let receiver = try MLflowWebhookReceiver(.init(secrets: [secret]), metrics: metrics) { payload, id in
+            accepted.append(payload, id)
         }
         receiver.install(on: server)
         try await server.start()

@@ -29,10 +29,10 @@ import Testing
             let accepted = self.accepted, failing = self.failing
             let configuration = MLflowWebhookReceiver.Configuration(
                 secrets: secrets, registry: "https://mlflow.acme.example")
-            let accept: MLflowWebhookReceiver.Accept = { record, id in
+            let accept: MLflowWebhookReceiver.Accept = { payload, id in
                 if acceptDelay > .zero { try await Task.sleep(for: acceptDelay) }
                 if failing.isSet { throw CancellationError() }
-                accepted.append(record, id)
+                accepted.append(payload, id)
             }
             if let clock {
                 receiver = try MLflowWebhookReceiver(configuration, metrics: metrics, clock: clock, accept: accept)
@@ -50,8 +50,15 @@ import Testing
             id: String = UUID().uuidString.lowercased(), timestamp: Int64? = nil, tamper: Bool = false,
             signed: Bool = true
         ) async throws -> (status: Int, body: String) {
+            try await post(bytes: Array(body.utf8), secret: secret, id: id, timestamp: timestamp, tamper: tamper, signed: signed)
+        }
+
+        func post(
+            bytes: [UInt8], secret: String = WebhookReceiverTests.secret, id: String = UUID().uuidString.lowercased(),
+            timestamp: Int64? = nil, tamper: Bool = false, signed: Bool = true
+        ) async throws -> (status: Int, body: String) {
             try await TestClients.postDelivery(
-                port: port, body: body, secret: secret, deliveryID: id, timestamp: timestamp, tamper: tamper,
+                port: port, bytes: bytes, secret: secret, deliveryID: id, timestamp: timestamp, tamper: tamper,
                 signed: signed)
         }
 
@@ -166,18 +173,54 @@ import Testing
         #expect(harness.accepted.all.count == 2)
     }
 
-    @Test func bodyThatIsNotOneJSONObjectIs400() async throws {
+    /// An authentic, fresh delivery whose body cannot become a record is not refused: MLflow does not retry a 4xx,
+    /// so it would be lost. It is handed over to be dead-lettered, byte for byte with the reason, and answered 200.
+    @Test func authenticBodyThatIsNotOneJSONObjectIsHandedOverToBeDeadLettered() async throws {
         let harness = try await Harness()
-        var statuses: [Int] = []
-        for body in ["[1, 2]", #""fraud""#, #"{"entity": "fraud"} trailing"#, "", #"{"a": 1, "_delivery": {"id": "x"}}"#] {
-            statuses.append(try await harness.post(body: body).status)
+        let truncated = Array(Self.body.utf8.dropLast(2))  // without its closing braces
+        let invalidUTF8 = Array(#"{"entity": "model_version", "action": "created", "data": {"name": "fraud-"#.utf8)
+            + [0xC3, 0x28, 0xFF] + Array(#""}}"#.utf8)
+        let cases: [(body: [UInt8], reason: String)] = [
+            (truncated, "the body is not JSON: invalid JSON at byte \(truncated.count): unexpected end of record"),
+            (invalidUTF8, "the body is not JSON: invalid JSON at byte 73: invalid UTF-8"),
+            (Array("[1, 2]".utf8), "the body is an array, not a JSON object"),
+            (Array(#""fraud""#.utf8), "the body is a string, not a JSON object"),
+            (Array(#"{"entity": "fraud"} trailing"#.utf8), "the body is not JSON: invalid JSON at byte 20: unexpected characters after the JSON value"),
+            ([], "the body is empty"),
+            (Array(#"{"a": 1, "_delivery": {"id": "x"}}"#.utf8), "the body already has a _delivery member"),
+        ]
+        var answers: [(status: Int, body: String)] = []
+        for (index, item) in cases.enumerated() {
+            answers.append(try await harness.post(bytes: item.body, id: "bad-\(index)"))
         }
+        let retry = try await harness.post(bytes: truncated, id: "bad-0")
         let empty = try await harness.post(body: "  {}  ")
         await harness.server.shutdown()
-        #expect(statuses == [400, 400, 400, 400, 400])
+
+        #expect(answers.map(\.status) == Array(repeating: 200, count: cases.count))
+        #expect(answers[0].body.hasPrefix("accepted and dead-lettered: the body is not JSON"), "\(answers[0].body)")
+        let handed = harness.accepted.undecodable
+        try #require(handed.count == cases.count)
+        for (index, item) in cases.enumerated() {
+            #expect(handed[index].id == "bad-\(index)")
+            #expect(handed[index].body == item.body, "the body as received, not a decoded copy")
+            #expect(handed[index].reason == item.reason)
+        }
+        #expect(retry.status == 200 && retry.body.contains("duplicate"), "a retry of a dead-lettered delivery is not handed over again")
+        #expect(harness.metricsText.contains(#"pipewatch_webhook_deliveries_total{result="dead_lettered"} \#(cases.count)"#), "\(harness.metricsText)")
+        #expect(!harness.metricsText.contains("pipewatch_webhook_rejected_total"))
         // An empty object is still an object: the record is just the delivery (the normalizer refuses it later).
         #expect(empty.status == 200)
         #expect(harness.accepted.all.map { String(decoding: $0.record, as: UTF8.self).hasPrefix(#"{"_delivery": {"id": ""#) } == [true])
+    }
+
+    /// A forged delivery with a body that is not JSON is refused like any forgery, and nothing is dead-lettered.
+    @Test func forgedBodyThatIsNotJSONIsRefusedNotDeadLettered() async throws {
+        let harness = try await Harness()
+        let answer = try await harness.post(bytes: Array(#"{"entity": "fraud"#.utf8), secret: "whsec-guessed")
+        await harness.server.shutdown()
+        #expect(answer.status == 401)
+        #expect(harness.accepted.ids.isEmpty)
     }
 
     @Test func duplicateDeliveryIsAnswered200AndHandedOverOnce() async throws {

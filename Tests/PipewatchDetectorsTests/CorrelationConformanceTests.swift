@@ -376,6 +376,22 @@ func kindRecord(_ kind: String, at time: Int64, _ fields: [String: String] = [:]
         #expect(refused.problems.map(\.reason) == ["evidence: first is for temporal_ordered correlations"])
     }
 
+    /// `group-by: [field|prefix]` (Pipewatch extension): refused where it has no meaning, with the group-by's line.
+    @Test func prefixGroupByOnlyInTemporalOrdered() {
+        func problems(_ correlation: String) -> [String] {
+            RuleSet(yaml: CorrelationConformanceTests.bruteForce + "\n---\ntitle: c\ncorrelation:\n" + correlation)
+                .problems.map { "\($0.line): \($0.reason)" }
+        }
+        let line = CorrelationConformanceTests.bruteForce.split(separator: "\n", omittingEmptySubsequences: false).count + 7  // the list's line
+        #expect(problems("    type: event_count\n    rules: [successful_login]\n    group-by:\n        - User|prefix\n    timespan: 1h\n    condition: {gte: 2}\n")
+            == ["\(line): group-by 'User|prefix': |prefix is for temporal_ordered correlations (the first rule names the prefix)"])
+        #expect(problems("    type: temporal_ordered\n    rules: [failed_login, successful_login]\n    group-by:\n        - User|startswith\n    timespan: 1h\n")
+            == ["\(line): group-by 'User|startswith': the only group-by modifier is |prefix"])
+        #expect(problems("    type: temporal_ordered\n    rules: [failed_login, successful_login]\n    group-by: [User|prefix, ComputerName|prefix]\n    timespan: 1h\n")
+            == ["\(line - 1): group-by 'ComputerName|prefix': only one group-by field can be a prefix"])
+        #expect(problems("    type: temporal_ordered\n    rules: [failed_login, successful_login]\n    group-by: [ComputerName, User|prefix]\n    timespan: 1h\n").isEmpty)
+    }
+
     @Test func generateMakesReferencedRulesAlertToo() {
         let yaml = CorrelationConformanceTests.bruteForce.replacingOccurrences(of: "level: high\n", with: "level: high\ngenerate: true\n")
         let harness = StageHarness(yaml)

@@ -162,4 +162,66 @@ func mlflowDelivery(_ entity: String, _ action: String, at time: Int64, data: St
         #expect(alert?[.uid] == "v9-champion")
         #expect(alert?.time == monday + 32 * minute, "when the 30 minutes without approval are over")
     }
+
+    /// A CloudTrail call by a role session (a pipeline run, an SSO user), as AWS logs it.
+    static func roleCall(at time: Int64, role: String, session: String, event: String, service: String, id: String, extra: String = "") -> String {
+        #"{"eventVersion":"1.09","eventTime":"\#(Timestamp.format(milliseconds: time))","eventSource":"\#(service)","eventName":"\#(event)","awsRegion":"us-east-1","sourceIPAddress":"\#(service == "s3.amazonaws.com" ? "10.0.3.4" : "sagemaker.amazonaws.com")","userAgent":"Boto3/1.34.0","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLEID:\#(session)","arn":"arn:aws:sts::111122223333:assumed-role/\#(role)/\#(session)","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLEID","arn":"arn:aws:iam::111122223333:role/\#(role)","accountId":"111122223333","userName":"\#(role)"},"attributes":{"creationDate":"\#(Timestamp.format(milliseconds: time - minute))","mfaAuthenticated":"false"}}},"eventID":"\#(id)","eventType":"AwsApiCall","recipientAccountId":"111122223333"\#(extra.isEmpty ? "" : "," + extra)}"#
+    }
+
+    /// 30 days of nightly pipeline runs, each under a new role session: the registry and the training schedule are
+    /// the role's, whatever the session is called; a human new to the registry stands out.
+    @Test func scheduledPipelineRunsWithNewSessionsRaiseNothingANewHumanDoes() {
+        let harness = StageHarness(pack: [
+            Self.pack + "pipewatch_new_principal_on_model_registry.yml", Self.pack + "pipewatch_training_job_outside_normal_hours.yml",
+        ])
+        var records: [(Int64, String)] = []
+        for d in 0..<30 {
+            let run = "SageMaker-Pipeline-\(String(Hash64.hash("run-\(d)"), radix: 36))"  // a new session name per run
+            for (k, call) in ["CreateTrainingJob", "CreateTrainingJob", "DescribeModelPackageGroup", "CreateModelPackage"].enumerated() {
+                let t = monday + Int64(d) * day + 2 * hour + Int64(k) * 7 * minute
+                records.append((t, Self.roleCall(at: t, role: "ml-pipeline-execution", session: run, event: call, service: "sagemaker.amazonaws.com", id: "p-\(d)-\(k)")))
+            }
+            if d % 7 < 5 {  // the approver, through SSO, in office hours
+                let t = monday + Int64(d) * day + 15 * hour
+                records.append((t, Self.roleCall(at: t, role: "AWSReservedSSO_MLApprover_0f1e2d3c4b5a6978", session: "carol@acme.example", event: "UpdateModelPackage", service: "sagemaker.amazonaws.com", id: "c-\(d)")))
+            }
+        }
+        let planted = monday + 27 * day + 11 * hour
+        records.append((planted, Self.roleCall(at: planted, role: "AWSReservedSSO_DataScientist_9a8b7c6d5e4f3a21", session: "mallory@acme.example", event: "ListModelPackages", service: "sagemaker.amazonaws.com", id: "mallory")))
+        harness.feed(records.sorted { $0.0 < $1.0 }.map(\.1))
+        harness.finish()
+        #expect(harness.alerts(of: "1af3b7b1-157a-498e-b580-dd653254f79e").isEmpty, "a nightly schedule is the role's normal hours")
+        let alerts = harness.alerts(of: "99d40f05-7c8b-4a5e-8822-e441bfc1d317")
+        #expect(alerts.map(\.time) == [planted], "\(alerts.map { $0[.actorUser] ?? "?" })")
+        #expect(alerts.first?[.actorPrincipal] == "arn:aws:iam::111122223333:role/AWSReservedSSO_DataScientist_9a8b7c6d5e4f3a21")
+        #expect(alerts.first?[.actorPerson] == "mallory@acme.example")
+    }
+
+    /// A write under the prefix an MLflow version was registered from joins the registration, by another principal.
+    @Test func registeredModelArtifactOverwrittenUnderItsPrefix() {
+        let harness = StageHarness(pack: [Self.pack + "pipewatch_registered_model_artifact_modified.yml"])
+        var records: [(Int64, String)] = []
+        func put(_ key: String, at offset: Int64, _ event: String = "PutObject", id: String, error: String? = nil) {
+            let t = monday + offset
+            let failure = error.map { #""errorCode":"\#($0)","errorMessage":"Access Denied","# } ?? ""
+            records.append((t, Self.roleCall(at: t, role: "ml-notebook-role", session: "SageMaker", event: event, service: "s3.amazonaws.com", id: id,
+                extra: failure + #""requestParameters":{"bucketName":"b","key":"\#(key)"}"#)))
+        }
+        put("models/fraud/9/model.pkl", at: 0, id: "upload")  // the pipeline's upload, before the registration
+        records.append((monday + hour, mlflowDelivery("model_version", "created", at: monday + hour,
+            data: #""name":"fraud","version":"9","source":"s3://b/models/fraud/9/","run_id":"r1""#, id: "registered")))
+        put("models/fraud/10/model.pkl", at: 2 * hour, id: "next-version")  // another version's prefix
+        put("models/fraud/9x/model.pkl", at: 3 * hour, id: "sibling")  // a name that only starts the same
+        put("models/fraud/9/model.pkl", at: 4 * hour, id: "denied", error: "AccessDenied")
+        put("models/fraud/9/model.pkl", at: 5 * day, id: "overwrite")  // the attack
+        put("models/fraud/9/code/inference.py", at: 5 * day + minute, "CopyObject", id: "script")
+        put("models/fraud/9/model.pkl", at: 40 * day, id: "too-late")  // after the 30 days
+        harness.feed(records.sorted { $0.0 < $1.0 }.map(\.1))
+        harness.finish()
+        let alerts = harness.alerts(of: "5e0f7a63-2b1c-4d8e-9f3a-6c7b8d9e0a14")
+        #expect(alerts.map { $0[.uid] ?? "?" } == ["overwrite"], "a completed chain starts over: the next write needs a new registration")
+        #expect(alerts.first?[.actorPrincipal] == "arn:aws:iam::111122223333:role/ml-notebook-role")
+        #expect(alerts.first.map { StageHarness.detector($0)["group"] as? [String: Any] }??["ml.artifact.uri"] as? String == "s3://b/models/fraud/9",
+                "\(alerts.first.map { StageHarness.detector($0) } ?? [:])")
+    }
 }

@@ -213,6 +213,18 @@ enum Page {
         #expect(html.contains("<h3 id=\"entities-address\">Source addresses (1)</h3>"))
     }
 
+    /// OCSF lists a technique once per tactic; the report names it once, with its tactics.
+    @Test func aTechniqueUnderTwoTacticsIsOneLine() throws {
+        let report = InvestigationReport(scope: ReportScope(command: "test", inputs: ["x"]))
+        let rule = AlertRule(id: "00000000-0000-4000-8000-000000000009", title: "Two tactics", level: .high,
+                             tags: ["attack.initial-access", "attack.persistence", "attack.t1078.004"])
+        try report.add(json: try Findings.finding(Findings.cloudTrail(), rule: rule))
+        let html = Page.text(report.html(generatedAt: "now", version: "0"))
+        #expect(html.components(separatedBy: "T1078.004 Cloud Accounts (Initial Access, Persistence)").count == 3,
+                "once in the rule table, once in the alert")
+        #expect(!html.contains("Cloud Accounts<br>T1078.004"))
+    }
+
     @Test func aLineThatIsNoFindingIsRefusedWithTheReason() throws {
         let report = InvestigationReport(scope: ReportScope(command: "test", inputs: ["x"]))
         #expect(throws: InvestigationReport.UnreadableAlert.self) { try report.add(json: Array(#"{"class_uid": 3002}"#.utf8)) }
