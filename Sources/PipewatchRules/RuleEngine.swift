@@ -396,9 +396,15 @@ final class Gate: @unchecked Sendable {
     @inline(__always)
     func forEachRule(passing text: UnsafeBufferPointer<UInt8>, number: Bool, _ evaluator: RuleEvaluator, _ body: (Int) -> Void) {
         forEachRule(passing: text, evaluator, body)
-        guard number && comparesNumbers else { return }
-        _ = DecimalNumber.withCanonical(text) { canonical in
-            if !ASCII.equals(canonical, text, cased: true) { forEachRule(passing: canonical, evaluator, body) }
+        if number && comparesNumbers { forEachRule(passingValueOf: text, evaluator, body) }
+    }
+
+    /// The canonical spelling's lookup, out of line and without reference counting: inlined, its closure retained the
+    /// gate and the evaluator on every field the gate reads.
+    @inline(never)
+    private func forEachRule(passingValueOf text: UnsafeBufferPointer<UInt8>, _ evaluator: RuleEvaluator, _ body: (Int) -> Void) {
+        _ = DecimalNumber.withCanonical(text) { [unowned(unsafe) self, unowned(unsafe) evaluator] canonical in
+            if !ASCII.equals(canonical, text, cased: true) { self.forEachRule(passing: canonical, evaluator, body) }
         }
     }
 

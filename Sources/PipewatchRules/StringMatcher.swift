@@ -190,7 +190,7 @@ final class StringMatcher: @unchecked Sendable {
         if matchesAnything { return true }
         if let exact, exact._withUnsafeGuaranteedRef({ $0.lookup(text) }) >= 0 { return true }
         if number, let numbers, numbers._withUnsafeGuaranteedRef({ table in
-            DecimalNumber.withCanonical(text) { table.lookup($0) >= 0 } ?? false
+            DecimalNumber.withCanonical(text) { [unowned(unsafe) table] in table.lookup($0) >= 0 } ?? false
         }) {
             return true
         }

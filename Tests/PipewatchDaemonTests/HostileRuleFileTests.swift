@@ -82,8 +82,10 @@ private func eventually(seconds: Double, _ condition: () -> Bool) -> Bool {
         defer { daemon.terminate() }
         var port: Int?
         #expect(eventually(seconds: 30) {
-            let line = dir.read("err").split(separator: "\n").first { $0.contains("(bound port ") }
-            port = line.flatMap { Int($0.split(separator: "(bound port ").last?.dropLast() ?? "") }
+            // "webhook: listening on 127.0.0.1:PORT …"
+            let line = dir.read("err").split(separator: "\n").first { $0.contains("webhook: listening on ") }
+            let address = line?.split(separator: "listening on ").last?.split(separator: " ").first
+            port = address.flatMap { Int($0.split(separator: ":").last ?? "") }
             return port != nil
         }, "\(dir.read("err"))")
         let webhook = try #require(port)
