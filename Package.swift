@@ -116,7 +116,7 @@ let package = Package(
             "PipewatchDetectors", "PipewatchInputs", "PipewatchPipeline", "PipewatchRules", "PipewatchOutput", "PipewatchEvents",
             "PipewatchJSON", "PipewatchTestSupport",
         ]),
-        .testTarget(name: "PipewatchEventsTests", dependencies: ["PipewatchEvents", "PipewatchJSON"]),
+        .testTarget(name: "PipewatchEventsTests", dependencies: ["PipewatchEvents", "PipewatchJSON"], exclude: ["Fixtures"]),
         .testTarget(
             name: "PipewatchRulesTests", dependencies: ["PipewatchRules", "PipewatchEvents", "PipewatchJSON"],
             exclude: ["Fixtures"]),

@@ -74,30 +74,6 @@ public final class Daemon: @unchecked Sendable {
     private var statistics = Statistics()
     private let published = PublishedStatistics()
 
-    public struct Statistics: Sendable {
-        public var records = 0
-        public var events = 0
-        public var badRecords = 0
-        public var alerts = 0
-        public var batches = 0
-        public var ruleReloads = 0
-        public var refusedReloads = 0
-        /// Times the Kafka input paused because an output's queue was full.
-        public var pauses = 0
-        public var rules = 0
-        /// The offsets the group coordinator confirmed committed (the next offset to read, per partition).
-        public var committed: [KafkaTopicPartition: Int64] = [:]
-        public var assignment: Set<KafkaTopicPartition> = []
-        /// See `KafkaConsumer.redeliveryWindow`: the bound on records a rebalance may make another member re-read.
-        public var redeliveryWindow: Int64 = 0
-        /// Durable snapshots of the detector state written (`state:`).
-        public var stateSnapshots = 0
-        /// Kafka records read again that the detector state already held: run through the stand-alone rules only.
-        public var recordsAlreadyInState = 0
-        /// Records the detectors got behind the release (or without an event time): reported, not processed by them.
-        public var lateRecords = 0
-    }
-
     /// A consistent copy of the statistics, from any thread.
     public var currentStatistics: Statistics { published.value }
 
@@ -132,25 +108,6 @@ public final class Daemon: @unchecked Sendable {
             onDelivered: { [metrics] sink, latency in metrics.sinkDelivered(sink: sink, latency: latency) })
         reportedAlertsPerRule = detection.alertsPerRule
         reportedSinkFailures = outputs.queues.map { _ in 0 }
-    }
-
-    /// Compiles the configured rules; throws with every problem if any rule file is bad.
-    public static func loadRules(_ rules: DaemonConfiguration.Rules) throws -> RuleSet {
-        var mapping = FieldMapping.sigmaDefault
-        let placeholders: Placeholders
-        do {
-            if let path = rules.fieldMapping { mapping = mapping.overridden(by: try FieldMapping.load(path: path)) }
-            placeholders = try rules.placeholders.map { try Placeholders.load(path: $0) } ?? .none
-        } catch {
-            throw DaemonConfigurationError(problems: ["\(error)"])
-        }
-        let ruleSet = RuleSet(
-            paths: rules.paths,
-            options: RuleLoadOptions(fieldMapping: mapping, placeholders: placeholders, skipUnsupported: true))
-        guard ruleSet.problems.isEmpty else {
-            throw DaemonConfigurationError(problems: ruleSet.problems.map(\.description))
-        }
-        return ruleSet
     }
 
     // MARK: Control (any thread)
@@ -363,9 +320,12 @@ public final class Daemon: @unchecked Sendable {
         for failure in decoder.failures {
             let record = chunk.records[failure.record]
             let source = batch.sources[failure.record]
+            var cut = false
+            if case .tooLarge = record.problem { cut = true }  // only the beginning of the message was kept
             try deadLetter.write(
                 reason: failure.reason, stage: failure.stage.rawValue, input: "kafka:\(source.partition)", line: 0,
-                offset: source.offset, raw: UnsafeBufferPointer(start: chunk.bytes + record.start, count: record.count))
+                offset: source.offset, raw: UnsafeBufferPointer(start: chunk.bytes + record.start, count: record.count),
+                alreadyCut: cut)
         }
         // The dead letters are durable before their records can be committed.
         if !decoder.failures.isEmpty { try deadLetter.flush() }
@@ -727,100 +687,10 @@ public final class Daemon: @unchecked Sendable {
         lastRuleCheck = Date()
         if Daemon.fingerprint(configuration.rules) != ruleFingerprint { reloadRules() }
     }
-
-    /// Modification time of every rule file, mapping and placeholder file.
-    static func fingerprint(_ rules: DaemonConfiguration.Rules) -> [String: Date] {
-        var times: [String: Date] = [:]
-        let files = InputPaths.expand(rules.paths).files + [rules.fieldMapping, rules.placeholders].compactMap { $0 }
-        for file in files {
-            times[file] = (try? FileManager.default.attributesOfItem(atPath: file)[.modificationDate] as? Date) ?? .distantPast
-        }
-        return times
-    }
-}
-
-/// Boolean flags shared between threads.
-private final class Flags: @unchecked Sendable {
-    struct Values {
-        var stop = false
-        var reload = false
-    }
-
-    private let lock = NSLock()
-    private var values = Values()
-    private var boundPorts: [String: Int] = [:]
-
-    var ports: [String: Int] {
-        get { lock.withLock { boundPorts } }
-        set { lock.withLock { boundPorts = newValue } }
-    }
-
-    func set(_ flag: WritableKeyPath<Values, Bool>) { lock.withLock { values[keyPath: flag] = true } }
-    func get(_ flag: KeyPath<Values, Bool>) -> Bool { lock.withLock { values[keyPath: flag] } }
-
-    /// Reads and clears.
-    func take(_ flag: WritableKeyPath<Values, Bool>) -> Bool {
-        lock.withLock {
-            defer { values[keyPath: flag] = false }
-            return values[keyPath: flag]
-        }
-    }
-}
-
-/// Ids of batches the outputs acknowledged, handed from the sink threads to the pipeline thread.
-private final class CompletedBatches: @unchecked Sendable {
-    private let lock = NSLock()
-    private var ids: [UInt64] = []
-
-    func add(_ id: UInt64) { lock.withLock { ids.append(id) } }
-
-    func takeAll() -> [UInt64] {
-        lock.withLock {
-            defer { ids.removeAll(keepingCapacity: true) }
-            return ids
-        }
-    }
-}
-
-/// The statistics as last published by the pipeline thread.
-private final class PublishedStatistics: @unchecked Sendable {
-    private let lock = NSLock()
-    private var statistics = Daemon.Statistics()
-
-    var value: Daemon.Statistics {
-        get { lock.withLock { statistics } }
-        set { lock.withLock { statistics = newValue } }
-    }
 }
 
 struct DaemonStopping: Error, CustomStringConvertible {
     var description: String { "pipewatch is stopping; deliver again" }
-}
-
-/// Runs async work to its end from a synchronous thread (the pipeline thread is not a task), on threads that do not
-/// depend on the cooperative pool having a free slot.
-private final class BlockingOutcome<T>: @unchecked Sendable {
-    var value: Result<T, Error>?
-}
-
-private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let outcome = BlockingOutcome<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task(executorPreference: DedicatedExecutor.shared) {
-        do { outcome.value = .success(try await body()) } catch { outcome.value = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try outcome.value!.get()
-}
-
-private func blocking(_ body: @escaping @Sendable () async -> Void) {
-    let done = DispatchSemaphore(value: 0)
-    Task(executorPreference: DedicatedExecutor.shared) {
-        await body()
-        done.signal()
-    }
-    done.wait()
 }
 
 extension DaemonConfiguration {

@@ -239,8 +239,9 @@ public final class DetectorStage {
         let source = Int(view.event.source.rawValue)
         statistics.records += 1
         guard time != Event.unknownTime else {
+            // Not late and not lost: an event without time has no place in event time, so only its rule's stand-alone
+            // alert (if any) is raised; the summary counts it.
             statistics.recordsWithoutTime += 1
-            late.append(LateRecord(rule: ruleSet.rules[rule].reference, time: nil, watermark: released, uid: view.string(.uid), reason: "no event time"))
             return
         }
         if time > sourceTimes[source] || leadAtArrival[source] != leadTime || markedIdle[source] { arrived(time: time, source: source) }

@@ -31,15 +31,17 @@ final class CloudTrailFields: Sendable {
 }
 
 extension Normalizer {
-    func normalizeCloudTrail(_ doc: JSONDocument, _ root: UInt32, _ arena: TextArena) throws(NormalizeFailure) -> Event {
+    /// `envelopeTime` is the `time` of the EventBridge envelope the record came in, or 0.
+    func normalizeCloudTrail(
+        _ doc: JSONDocument, _ root: UInt32, _ arena: TextArena, envelopeTime: UInt32
+    ) throws(NormalizeFailure) -> Event {
         var event = Event(source: .cloudTrail, record: root)
         guard slot(.eventName) != 0 else { throw .missingField(.cloudTrail, "eventName") }
         guard slot(.eventSource) != 0 else { throw .missingField(.cloudTrail, "eventSource") }
-        guard let time = try time(doc, slot(.eventTime), .cloudTrail, "eventTime") else {
-            throw .missingField(.cloudTrail, "eventTime")
-        }
-        event.time = time
-        event[.uid] = text(doc, slot(.eventID))
+        // Logstash's cloudtrail codec moves eventTime to @timestamp.
+        event.time = try firstTime(
+            doc, .cloudTrail, (slot(.eventTime), "eventTime"), (slot(.atTimestamp), "@timestamp"), (envelopeTime, "time"))
+        event[.uid] = uid(doc, slot(.eventID), record: root, arena)
         event[.apiService] = text(doc, slot(.eventSource))
         event[.apiOperation] = text(doc, slot(.eventName))
         event[.apiRequestID] = firstText(doc, slot(.requestID), slot(.eventID))

@@ -129,7 +129,7 @@ public enum EventField: Int, CaseIterable, Sendable {
 /// `EventView`. `record` is the root of the original record on the batch's tape, so every raw field stays reachable.
 public struct Event: Sendable {
     public var source: EventSource
-    /// Event time in milliseconds since the Unix epoch; `Event.unknownTime` when the record has none.
+    /// Event time in milliseconds since the Unix epoch; `Event.unknownTime` when the record has none (see `hasTime`).
     public var time: Int64
     public var outcome: Outcome
     /// A Kubernetes record at stage RequestReceived: the same request is logged again when it completes, so rules
@@ -140,6 +140,11 @@ public struct Event: Sendable {
     public var fields: InlineArray<37, TextRef>
 
     public static let unknownTime = Int64.min
+
+    /// Whether the record carried a time. A record of a known source without one is still an event, for the
+    /// stand-alone rules: its JSON has no `time` and says `"time_absent": true`, and since it cannot be placed in
+    /// event time it is for no correlation, statistical detector or tuned rule.
+    @inlinable public var hasTime: Bool { time != Event.unknownTime }
 
     public init(source: EventSource, record: UInt32) {
         self.source = source

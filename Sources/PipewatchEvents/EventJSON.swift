@@ -1,7 +1,8 @@
 import PipewatchJSON
 
 /// The normalized event as JSON: dotted field names become nested objects (`api.operation` → `{"api":{"operation"…}}`),
-/// absent fields are left out, and `raw` (on request) is the original record.
+/// absent fields are left out (an event without time has `"time_absent": true` instead of `time`), and `raw` (on
+/// request) is the original record.
 public enum EventJSON {
     /// One normalized field as written: the objects it sits in (`ml.artifact.uri` → `ml`, `artifact`) and its key.
     /// Keys are kept pre-quoted, so writing an event encodes no constant names; each enclosing object has an id so
@@ -51,6 +52,7 @@ public enum EventJSON {
 
     private static let timeKey = JSONWriter.quotedKey("time")
     private static let timeMillisecondsKey = JSONWriter.quotedKey("time_ms")
+    private static let timeAbsentKey = JSONWriter.quotedKey("time_absent")
     private static let sourceKey = JSONWriter.quotedKey("source")
     private static let outcomeKey = JSONWriter.quotedKey("outcome")
     private static let preliminaryKey = JSONWriter.quotedKey("preliminary")
@@ -59,7 +61,7 @@ public enum EventJSON {
     public static func write(_ view: EventView, to writer: inout JSONWriter, includeRaw: Bool = false) {
         let event = view.eventPointer
         writer.beginObject()
-        if event.pointee.time != Event.unknownTime {
+        if event.pointee.hasTime {
             writer.key(quoted: timeKey)
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Timestamp.textLength) { buffer in
                 let count = Timestamp.write(milliseconds: event.pointee.time, into: buffer.baseAddress!)
@@ -67,6 +69,9 @@ public enum EventJSON {
             }
             writer.key(quoted: timeMillisecondsKey)
             writer.number(event.pointee.time)
+        } else {
+            writer.key(quoted: timeAbsentKey)
+            writer.bool(true)
         }
         writer.key(quoted: sourceKey)
         writer.string(event.pointee.source.name)

@@ -19,22 +19,35 @@ final class GCPFields: Sendable {
 extension Normalizer {
     func normalizeGCP(_ doc: JSONDocument, _ root: UInt32, _ arena: TextArena) throws(NormalizeFailure) -> Event {
         var event = Event(source: .gcpAudit, record: root)
-        let payload = slot(.protoPayload)
-        guard doc[payload].kind == .object else { throw .invalidField(.gcpAudit, "protoPayload", "not an object") }
-        guard let time = try time(doc, slot(.timestamp), .gcpAudit, "timestamp") else {
-            throw .missingField(.gcpAudit, "timestamp")
+        // A log sink's BigQuery export keeps the payload's fields under `protopayload_auditlog`.
+        let sinkExport = slot(.protoPayload) == 0
+        let payload = sinkExport ? slot(.protopayloadAuditlog) : slot(.protoPayload)
+        guard doc[payload].kind == .object else {
+            throw .invalidField(.gcpAudit, sinkExport ? "protopayload_auditlog" : "protoPayload", "not an object")
         }
-        event.time = time
         gcp.payload.collect(doc, payload, into: inner)
         let p = GCPFields.Payload.self
         let service = inner[p.serviceName.rawValue]
         let method = inner[p.methodName.rawValue]
-        guard method != 0 else { throw .missingField(.gcpAudit, "protoPayload.methodName") }
+        guard method != 0 else {
+            throw .missingField(.gcpAudit, sinkExport ? "protopayload_auditlog.methodName" : "protoPayload.methodName")
+        }
 
-        event[.uid] = text(doc, slot(.insertId))
+        // The entry's time, else when the service received the request, else when Logging received the entry.
+        if let time = try time(doc, slot(.timestamp), .gcpAudit, "timestamp") {
+            event.time = time
+        } else {
+            let metadata = inner[p.requestMetadata.rawValue]
+            let requestTime = metadata != 0 ? doc.member(metadata, "requestAttributes", "time") ?? 0 : 0
+            event.time = try firstTime(
+                doc, .gcpAudit, (requestTime, "requestMetadata.requestAttributes.time"),
+                (slot(.receiveTimestamp), "receiveTimestamp"), (0, ""))
+        }
+
+        event[.uid] = uid(doc, slot(.insertId), record: root, arena)
         let operation = slot(.operation)
         event[.apiRequestID] = operation != 0 ? text(doc, doc.member(operation, "id") ?? 0) : .missing
-        if !event[.apiRequestID].isPresent { event[.apiRequestID] = event[.uid] }
+        if !event[.apiRequestID].isPresent { event[.apiRequestID] = text(doc, slot(.insertId)) }
         event[.apiService] = text(doc, service)
         event[.apiOperation] = text(doc, method)
         event[.resourceName] = text(doc, inner[p.resourceName.rawValue])
@@ -104,12 +117,20 @@ extension Normalizer {
         guard index != 0, doc[index].kind == .string, !doc[index].isEscaped else { return }
         let node = doc[index]
         let bytes = doc.rawBytes(index)
-        var parts: [(Int, Int)] = []
+        // The first four segments, in a tuple rather than an array: this runs for every GCP record.
+        var parts: ((Int, Int), (Int, Int), (Int, Int), (Int, Int)) = ((0, 0), (0, 0), (0, 0), (0, 0))
+        var count = 0
         var start = 0
         for k in 0...bytes.count where k == bytes.count || bytes[k] == UInt8(ascii: "/") {
-            parts.append((start, k))
+            switch count {
+            case 0: parts.0 = (start, k)
+            case 1: parts.1 = (start, k)
+            case 2: parts.2 = (start, k)
+            default: parts.3 = (start, k)
+            }
+            count += 1
             start = k + 1
-            if parts.count == 4 { break }
+            if count == 4 { break }
         }
         func ref(_ part: (Int, Int)) -> TextRef {
             TextRef(offset: node.start + UInt32(part.0), length: UInt32(part.1 - part.0), flags: TextRef.present)
@@ -117,11 +138,11 @@ extension Normalizer {
         func word(_ part: (Int, Int), _ literal: StaticString) -> Bool {
             JSONString.equals(UnsafeBufferPointer(rebasing: bytes[part.0..<part.1]), literal)
         }
-        if parts.count >= 2 && word(parts[0], "projects") && !event[.cloudAccount].isPresent {
-            event[.cloudAccount] = ref(parts[1])
+        if count >= 2 && word(parts.0, "projects") && !event[.cloudAccount].isPresent {
+            event[.cloudAccount] = ref(parts.1)
         }
-        if parts.count >= 4 && word(parts[2], "locations") && !event[.cloudRegion].isPresent {
-            event[.cloudRegion] = ref(parts[3])
+        if count >= 4 && word(parts.2, "locations") && !event[.cloudRegion].isPresent {
+            event[.cloudRegion] = ref(parts.3)
         }
     }
 }

@@ -23,13 +23,12 @@ extension Normalizer {
     func normalizeKubernetes(_ doc: JSONDocument, _ root: UInt32, _ arena: TextArena) throws(NormalizeFailure) -> Event {
         var event = Event(source: .kubernetesAudit, record: root)
         guard slot(.verb) != 0 else { throw .missingField(.kubernetesAudit, "verb") }
-        guard slot(.stage) != 0 else { throw .missingField(.kubernetesAudit, "stage") }
-        let stageTime = try time(doc, slot(.stageTimestamp), .kubernetesAudit, "stageTimestamp")
-        let receivedTime = try time(doc, slot(.requestReceivedTimestamp), .kubernetesAudit, "requestReceivedTimestamp")
-        guard let time = stageTime ?? receivedTime else { throw .missingField(.kubernetesAudit, "stageTimestamp") }
-        event.time = time
-        event[.uid] = text(doc, slot(.auditID))
-        event[.apiRequestID] = event[.uid]
+        // audit.k8s.io/v1beta1 events also have `timestamp`.
+        event.time = try firstTime(
+            doc, .kubernetesAudit, (slot(.stageTimestamp), "stageTimestamp"),
+            (slot(.requestReceivedTimestamp), "requestReceivedTimestamp"), (slot(.timestamp), "timestamp"))
+        event[.uid] = uid(doc, slot(.auditID), record: root, arena)
+        event[.apiRequestID] = text(doc, slot(.auditID))
         event[.stage] = text(doc, slot(.stage))
         event.isPreliminary = equals(doc, slot(.stage), "RequestReceived")
         event[.userAgent] = text(doc, slot(.userAgent))

@@ -13,38 +13,56 @@ extension Normalizer {
         var event = Event(source: .mlflowWebhook, record: root)
         let entity = slot(.entity)
         let action = slot(.action)
-        guard doc[entity].kind == .string else { throw .invalidField(.mlflowWebhook, "entity", "not a string") }
-        guard doc[action].kind == .string else { throw .invalidField(.mlflowWebhook, "action", "not a string") }
-        guard doc[slot(.data)].kind == .object else { throw .invalidField(.mlflowWebhook, "data", "not an object") }
+        let entityText: TextRef
+        if entity != 0 && action != 0 {
+            guard doc[entity].kind == .string else { throw .invalidField(.mlflowWebhook, "entity", "not a string") }
+            guard doc[action].kind == .string else { throw .invalidField(.mlflowWebhook, "action", "not a string") }
+            let mark = arena.mark
+            appendString(doc, entity, to: arena)
+            arena.appendByte(UInt8(ascii: "."))
+            appendString(doc, action, to: arena)
+            event[.apiOperation] = arena.finish(from: mark)
+            entityText = text(doc, entity)
+        } else {
+            // Recognised by its event type, `<entity>.<action>`.
+            let type = slot(.event)
+            event[.apiOperation] = text(doc, type)
+            entityText = slice(doc, type, 0, mlflowEventType(doc, type) ?? 0, arena)
+        }
+        // A trimmed export may leave the data out; data that is there must be MLflow's object.
+        let data = slot(.data)
+        guard data == 0 || doc[data].kind == .object else { throw .invalidField(.mlflowWebhook, "data", "not an object") }
 
         let delivery = slot(.delivery)
         let deliveryTime = delivery != 0 ? doc.member(delivery, "timestamp") : nil
         if let bodyTime = try time(doc, slot(.timestamp), .mlflowWebhook, "timestamp") {
             event.time = bodyTime
-        } else if let deliveryTime, let header = doc.withString(deliveryTime, { Timestamp.parseUnixSeconds($0) }) {
+        } else if let deliveryTime, doc[deliveryTime].kind == .string {
+            // X-MLflow-Timestamp as received: whoever reaches the receiver chooses it, so it is checked, not trusted.
+            guard let header = doc.withString(deliveryTime, { Timestamp.parseUnixSeconds($0) }) else {
+                throw .invalidField(.mlflowWebhook, "_delivery.timestamp", "not Unix seconds")
+            }
             event.time = header
-        } else {
-            throw .missingField(.mlflowWebhook, "timestamp")
         }
         event.outcome = .success  // MLflow sends webhooks only for registry changes that happened
         event[.apiService] = arena.constant(.mlflow)
         event[.cloudProvider] = arena.constant(.mlflow)
-        let mark = arena.mark
-        appendString(doc, entity, to: arena)
-        arena.appendByte(UInt8(ascii: "."))
-        appendString(doc, action, to: arena)
-        event[.apiOperation] = arena.finish(from: mark)
-        event[.mlEntity] = text(doc, entity)
-        event[.resourceType] = text(doc, entity)
+        event[.mlEntity] = entityText
+        event[.resourceType] = entityText
 
+        let deliveryID = delivery != 0 ? doc.member(delivery, "id") ?? 0 : 0
+        event[.uid] = uid(doc, deliveryID, record: root, arena)
         if delivery != 0 {
-            event[.uid] = text(doc, doc.member(delivery, "id") ?? 0)
-            event[.apiRequestID] = event[.uid]
+            event[.apiRequestID] = text(doc, deliveryID)
             event[.srcIP] = text(doc, doc.member(delivery, "remote_addr") ?? 0)
             event[.cloudAccount] = text(doc, doc.member(delivery, "registry") ?? 0)
         }
 
-        mlflow.data.collect(doc, slot(.data), into: inner)
+        if data != 0 {
+            mlflow.data.collect(doc, data, into: inner)
+        } else {
+            inner.update(repeating: 0, count: mlflow.data.keys.count)
+        }
         let d = MLflowFields.Data.self
         event[.mlName] = text(doc, inner[d.name.rawValue])
         event[.resourceName] = event[.mlName]
@@ -62,9 +80,9 @@ extension Normalizer {
         let source = inner[d.source.rawValue]
         event[.mlArtifactURI] = artifactURI(doc, source, arena)
         if !event[.mlRunID].isPresent { event[.mlRunID] = runOfSource(doc, source, arena) }
-        let isModel = doc.withString(entity) { name in
+        let isModel = withText(entityText, doc, arena) { name in
             JSONString.equals(name, "registered_model") || JSONString.hasPrefix(name, "model_version")
-        }
+        } ?? false
         if isModel {
             event[.mlModelName] = event[.mlName]
             event[.mlModelVersion] = event[.mlVersion]

@@ -1,10 +1,29 @@
-/// RFC 3339 timestamps to and from milliseconds since the Unix epoch, without Foundation's date parsers (too
-/// slow for the hot path and too lenient for validation).
+import PipewatchJSON
+
+/// Timestamps to and from milliseconds since the Unix epoch, without Foundation's date parsers (too slow for the
+/// hot path and too lenient for validation).
 public enum Timestamp {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; a space is accepted for the `T`, lowercase `t`/`z` too.
     public static func parseRFC3339(_ s: UnsafeBufferPointer<UInt8>) -> Int64? {
+        parseDateTime(s, exportForms: false)
+    }
+
+    /// Parses RFC 3339 and the forms data-lake exports and log shippers write (CloudTrail Lake, Athena, BigQuery,
+    /// Snowflake, Panther, PostgreSQL): `YYYY-MM-DD[T| ]HH:MM:SS[.fraction][zone]`, where a missing zone means UTC
+    /// and the zone may follow a space and be `Z`, `UTC`, `±HH:MM`, `±HHMM` or `±HH`. Any number of fraction
+    /// digits (truncated to milliseconds). The date must exist (no month 13, no February 30).
+    public static func parseDateTime(_ s: UnsafeBufferPointer<UInt8>) -> Int64? {
+        parseDateTime(s, exportForms: true)
+    }
+
+    public static func parseDateTime(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { parseDateTime($0) }
+    }
+
+    private static func parseDateTime(_ s: UnsafeBufferPointer<UInt8>, exportForms: Bool) -> Int64? {
         let n = s.count
-        guard n >= 20 else { return nil }
+        guard n >= 19 else { return nil }
         @inline(__always) func digits(_ at: Int, _ count: Int) -> Int? {
             var value = 0
             for k in at..<(at + count) {
@@ -33,20 +52,50 @@ public enum Timestamp {
             }
             guard i > fractionStart else { return nil }
         }
-        guard i < n else { return nil }
         var offsetSeconds = 0
+        if exportForms {
+            // Exports without a zone hold UTC; some put a space before the zone (BigQuery's ` UTC`, Snowflake's ` -0800`).
+            guard i < n else { return epochMilliseconds(year, month, day, hour, minute, second, millis, offsetSeconds: 0) }
+            if s[i] == UInt8(ascii: " ") && i + 1 < n { i += 1 }
+            if n - i == 3 && s[i] == UInt8(ascii: "U") && s[i + 1] == UInt8(ascii: "T") && s[i + 2] == UInt8(ascii: "C") {
+                return epochMilliseconds(year, month, day, hour, minute, second, millis, offsetSeconds: 0)
+            }
+        }
+        guard i < n else { return nil }
         if s[i] | 0x20 == UInt8(ascii: "z") {
             i += 1
         } else if s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-") {
-            guard i + 6 <= n, let oh = digits(i + 1, 2), s[i + 3] == UInt8(ascii: ":"), let om = digits(i + 4, 2),
-                oh < 24, om < 60
-            else { return nil }
-            offsetSeconds = (oh * 3600 + om * 60) * (s[i] == UInt8(ascii: "+") ? 1 : -1)
-            i += 6
+            let sign = s[i] == UInt8(ascii: "+") ? 1 : -1
+            // ±HH:MM always; ±HHMM and ±HH (ISO 8601 basic and short forms) in export forms only.
+            let rest = n - i - 1
+            let oh: Int?
+            let om: Int?
+            if rest == 5 && s[i + 3] == UInt8(ascii: ":") {
+                oh = digits(i + 1, 2)
+                om = digits(i + 4, 2)
+            } else if exportForms && rest == 4 {
+                oh = digits(i + 1, 2)
+                om = digits(i + 3, 2)
+            } else if exportForms && rest == 2 {
+                oh = digits(i + 1, 2)
+                om = 0
+            } else {
+                return nil
+            }
+            guard let oh, let om, oh < 24, om < 60 else { return nil }
+            offsetSeconds = (oh * 3600 + om * 60) * sign
+            i = n
         } else {
             return nil
         }
         guard i == n else { return nil }
+        return epochMilliseconds(year, month, day, hour, minute, second, millis, offsetSeconds: offsetSeconds)
+    }
+
+    @inline(__always)
+    private static func epochMilliseconds(
+        _ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int, _ second: Int, _ millis: Int, offsetSeconds: Int
+    ) -> Int64 {
         let days = daysFromCivil(year, month, day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return Int64(seconds) * 1000 + Int64(millis)
@@ -89,6 +138,59 @@ public enum Timestamp {
         }
         guard i == s.count else { return nil }
         return seconds * 1000 + millis
+    }
+
+    /// The times an epoch number may stand for: 1973-03-03T09:46:40Z up to (not including) 2286-11-20T17:46:40Z,
+    /// in each unit. Seconds are 9–10 integer digits, milliseconds 12–13, microseconds 15–16, nanoseconds 18–19;
+    /// anything else (fewer digits, 11, 14 or 17 digits, negative) is before 1973 in every unit or could be two
+    /// units, so it is refused rather than guessed.
+    static let epochUnits: [(range: Range<UInt64>, millisecondsPerUnit: Double)] = [
+        (100_000_000..<10_000_000_000, 1000),
+        (100_000_000_000..<10_000_000_000_000, 1),
+        (100_000_000_000_000..<10_000_000_000_000_000, 0.001),
+        (100_000_000_000_000_000..<10_000_000_000_000_000_000, 0.000_001),
+    ]
+
+    /// Parses Unix time written as a number (a JSON number's text or a numeric string): seconds, milliseconds,
+    /// microseconds or nanoseconds, told apart by magnitude (see `epochUnits`). Seconds may have a fraction; an
+    /// exponent (`1.737481787E9`, as some SDKs serialize epoch seconds) is read through a Double.
+    public static func parseEpoch(_ s: UnsafeBufferPointer<UInt8>) -> Int64? {
+        let n = s.count
+        guard n > 0, n <= 40 else { return nil }
+        var integer: UInt64 = 0
+        var i = 0
+        while i < n, s[i] &- UInt8(ascii: "0") < 10 {
+            guard i < 19 else { return nil }
+            integer = integer * 10 + UInt64(s[i] &- UInt8(ascii: "0"))
+            i += 1
+        }
+        guard i > 0 else { return nil }
+        var fractionMillis: UInt64 = 0
+        if i < n && s[i] == UInt8(ascii: ".") {
+            i += 1
+            let fractionStart = i
+            var scale: UInt64 = 100
+            while i < n, s[i] &- UInt8(ascii: "0") < 10 {
+                fractionMillis += UInt64(s[i] &- UInt8(ascii: "0")) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > fractionStart else { return nil }
+        }
+        if i < n && s[i] | 0x20 == UInt8(ascii: "e") {
+            guard let value = JSONNumber.parseDouble(s), value.isFinite, value >= 0, value < 1e19 else { return nil }
+            let whole = UInt64(value)
+            guard let unit = epochUnits.first(where: { $0.range.contains(whole) }) else { return nil }
+            return Int64((value * unit.millisecondsPerUnit).rounded(.down))
+        }
+        guard i == n else { return nil }
+        switch integer {
+        case epochUnits[0].range: return Int64(integer * 1000 + fractionMillis)
+        case epochUnits[1].range: return Int64(integer)
+        case epochUnits[2].range: return Int64(integer / 1000)
+        case epochUnits[3].range: return Int64(integer / 1_000_000)
+        default: return nil
+        }
     }
 
     /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).

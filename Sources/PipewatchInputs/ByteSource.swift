@@ -6,10 +6,16 @@ import Foundation
 public struct InputError: Error, Sendable, CustomStringConvertible {
     public var input: String
     public var message: String
+    /// Where reading stopped, in bytes of the decompressed stream: every byte before it was read.
+    public var offset: Int64?
+    /// Where the damage is in the file as stored (compressed), when it differs from `offset`.
+    public var storedOffset: Int64?
 
-    public init(_ input: String, _ message: String) {
+    public init(_ input: String, _ message: String, offset: Int64? = nil, storedOffset: Int64? = nil) {
         self.input = input
         self.message = message
+        self.offset = offset
+        self.storedOffset = storedOffset
     }
 
     public var description: String { "\(input): \(message)" }
@@ -104,6 +110,13 @@ extension Compression {
         let file = try FileSource(path: path)
         let head = try file.peek(4)
         let compression = head.withUnsafeBytes { detect($0) }
+        if compression == .none && !head.isEmpty && head.count < 4 {
+            // The whole file is the start of a magic number: a compressed stream cut inside its header.
+            for (kind, magic) in [("gzip", [0x1F, 0x8B] as [UInt8]), ("zstd", [0x28, 0xB5, 0x2F, 0xFD])]
+            where head.count < magic.count && Array(magic[0..<head.count]) == head {
+                throw InputError(path, "\(kind) stream is truncated (ended inside its header)", offset: 0, storedOffset: Int64(head.count))
+            }
+        }
         switch compression {
         case .none: return (file, .none)
         case .gzip: return (try GzipSource(name: path, inner: file), .gzip)

@@ -299,7 +299,7 @@ public final class KafkaConsumer {
         let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for partition in partitions { rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition) }
-        let err = rd_kafka_committed(handle, list, Int32(timeout * 1000))
+        let err = rd_kafka_committed(handle, list, Int32(max(0, min(Double(Int32.max), timeout * 1000))))
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "cannot read committed offsets") }
         var result: [KafkaTopicPartition: Int64] = [:]
         for element in KafkaConsumer.elements(list) {

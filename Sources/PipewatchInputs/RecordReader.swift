@@ -32,7 +32,8 @@ public struct InputSummary: Sendable {
 }
 
 /// Reads inputs chunk by chunk into one reusable buffer and frames them into records. Memory stays bounded by the
-/// buffer (which grows only to hold the largest record, up to the framer's limit) whatever the input size.
+/// buffer (which grows only to hold the largest record, up to the framer's limit) whatever the input size. When an
+/// input is damaged, every record read before the damage is framed, and a record the damage cut is truncated.
 public final class RecordReader {
     public let maxRecordBytes: Int
     private var buffer: UnsafeMutablePointer<UInt8>
@@ -80,7 +81,8 @@ public final class RecordReader {
             // is framed as it comes.
             if !isFinal && filled < capacity / 2 && path != "-" { continue }
             records.removeAll(keepingCapacity: true)
-            let consumed = framer.frame(buffer, count: filled, isFinal: isFinal, into: &records)
+            let consumed = framer.frame(
+                buffer, count: filled, isFinal: isFinal, endedByError: summary.error != nil, into: &records)
             summary.framing = framer.framing
             summary.records += records.count
             if !records.isEmpty {
@@ -97,8 +99,11 @@ public final class RecordReader {
         return summary
     }
 
+    /// The framer consumes a record once it passes the limit (two bytes more: a CR and the byte that shows the
+    /// excess), so the buffer never needs to grow past that.
     private func grow() {
-        let newCapacity = capacity * 2
+        let bound = maxRecordBytes + 2
+        let newCapacity = capacity < bound ? min(capacity * 2, bound) : capacity * 2
         let newBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         newBuffer.update(from: buffer, count: capacity)
         buffer.deallocate()

@@ -1,3 +1,4 @@
+import Foundation
 import PipewatchEvents
 import PipewatchJSON
 
@@ -109,8 +110,12 @@ public struct Alert: Sendable {
     /// Deterministic: the same rule on the same event gives the same uid, so a re-delivered alert (at-least-once)
     /// can be recognised downstream.
     public var uid: String
-    /// Event time, milliseconds since the epoch (0 when the event had none).
+    /// Event time, milliseconds since the epoch; when the event had none (`timeAbsent`), the time the alert was made,
+    /// since some formats require a time (OCSF `time`, ECS `@timestamp`).
     public var time: Int64
+    /// The event had no time (`"time_absent": true` in its JSON): the formats say so, and those whose time is
+    /// optional (CEF `rt`, LEEF `devTime`, Splunk HEC `time`) leave it out, so the SIEM takes its receipt time.
+    public var timeAbsent: Bool
     public var source: EventSource
     public var outcome: Outcome
     /// The normalized fields, indexed by `EventField.rawValue` (nil where absent).
@@ -121,7 +126,8 @@ public struct Alert: Sendable {
     public init(rule: AlertRule, view: EventView) {
         self.rule = rule
         let event = view.event
-        time = event.time == Event.unknownTime ? 0 : event.time
+        timeAbsent = !event.hasTime
+        time = timeAbsent ? Alert.now() : event.time
         source = event.source
         outcome = event.outcome
         fields = EventField.allCases.map { view.string($0) }
@@ -140,6 +146,9 @@ public struct Alert: Sendable {
 
     /// `rule id|entity`: the Kafka message key, so one entity's alerts of one rule stay in order on one partition.
     public var partitionKey: [UInt8] { Array("\(rule.id)|\(entity)".utf8) }
+
+    /// The wall clock in milliseconds since the epoch.
+    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
     /// A UUID-shaped id from two FNV-1a hashes over rule, source and event identity.
     static func findingUID(ruleID: String, source: EventSource, eventIdentity: [UInt8], isPreliminary: Bool) -> String {

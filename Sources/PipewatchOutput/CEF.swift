@@ -11,7 +11,8 @@
 /// `act` (API operation), `outcome`, `suser`, `src` (IPv4 literal) or `c6a2` (IPv6 literal) or `shost` (any other
 /// source value), `requestClientApplication` (user agent), `msg` (rule description, else title), and labelled
 /// custom strings `cs1` ruleId, `cs2` apiService, `cs3` resource, `cs4` cloudAccount, `cs5` cloudRegion,
-/// `cs6` attackTags (comma-separated Sigma `attack.*` tags).
+/// `cs6` attackTags (comma-separated Sigma `attack.*` tags); `flexString1` `true` labelled timeAbsent instead of `rt`
+/// when the event had no time.
 public enum CEFFormatter {
     /// Header field limits (CEF v27), in bytes of escaped UTF-8.
     public static let headerLimits = (vendor: 63, product: 63, version: 31, signatureID: 1023, name: 512)
@@ -21,12 +22,13 @@ public enum CEFFormatter {
         "externalId": 40, "act": 63, "outcome": 63, "msg": 1023, "cat": 1023, "suser": 1023, "shost": 1023,
         "requestClientApplication": 1023,
         "cs1": 4000, "cs2": 4000, "cs3": 4000, "cs4": 4000, "cs5": 4000, "cs6": 4000,
+        "flexString1": 1023, "flexString1Label": 128,  // CEF v27: flexString labels are shorter
         "cs1Label": 1023, "cs2Label": 1023, "cs3Label": 1023, "cs4Label": 1023, "cs5Label": 1023, "cs6Label": 1023,
     ]
 
     public static func format(_ alert: Alert, product: ProductInfo = .pipewatch) -> [UInt8] {
         var pairs: [(key: String, value: String)] = []
-        if alert.time != 0 { pairs.append(("rt", String(alert.time))) }
+        if !alert.timeAbsent { pairs.append(("rt", String(alert.time))) }
         if alert.uid.utf8.count <= 40 { pairs.append(("externalId", alert.uid)) }
         pairs.append(("cat", alert.source.name))
         if let operation = alert[.apiOperation] { pairs.append(("act", operation)) }
@@ -56,6 +58,10 @@ public enum CEFFormatter {
             guard let value, !value.isEmpty else { continue }
             pairs.append(("cs\(index + 1)", value))
             labels.append(("cs\(index + 1)Label", label))
+        }
+        if alert.timeAbsent {
+            pairs.append(("flexString1", "true"))
+            labels.append(("flexString1Label", "timeAbsent"))
         }
         // Labels last: the final value is a constant, so no trailing space of a real value can be lost.
         pairs.append(contentsOf: labels)

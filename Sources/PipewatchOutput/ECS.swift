@@ -109,6 +109,7 @@ public enum ECSFormatter {
 
         w.key("pipewatch")
         w.beginObject()
+        if alert.timeAbsent { w.key("time_absent"); w.bool(true) }  // `@timestamp` is then the alert's creation
         w.key("event")
         alert.eventJSON.withUnsafeBufferPointer { w.raw(json: $0) }
         w.endObject()

@@ -13,7 +13,8 @@ import PipewatchEvents
 /// `yyyy-MM-dd'T'HH:mm:ss.SSSZ` with that `devTimeFormat`), `sev` (1–10), `cat` (event source, `aws.cloudtrail`),
 /// `usrName` (≤255 bytes), `src` (IP literals only; any other source value goes to `srcHost`), `resource`,
 /// `accountName` (cloud account), and the custom keys `alertId`, `ruleName`, `msg`, `action`, `outcome`,
-/// `service`, `userAgent`, `resourceType`, `namespace`, `cloudProvider`, `region`, `attackTags`.
+/// `service`, `userAgent`, `resourceType`, `namespace`, `cloudProvider`, `region`, `attackTags`, and
+/// `timeAbsent=true` instead of `devTime` when the event had no time.
 public enum LEEFFormatter {
     /// The attribute delimiter, and how the header declares it.
     public static let delimiter: UInt8 = 0x09
@@ -23,9 +24,11 @@ public enum LEEFFormatter {
 
     public static func format(_ alert: Alert, product: ProductInfo = .pipewatch) -> [UInt8] {
         var pairs: [(key: String, value: String)] = []
-        if alert.time >= 1_000_000_000_000 && alert.time < 10_000_000_000_000 {
+        if alert.timeAbsent {
+            pairs.append(("timeAbsent", "true"))  // no devTime: QRadar takes its receipt time
+        } else if alert.time >= 1_000_000_000_000 && alert.time < 10_000_000_000_000 {
             pairs.append(("devTime", String(alert.time)))
-        } else if alert.time != 0 {
+        } else {
             // `2026-11-03T10:07:00.000Z` → Java's `Z` pattern wants `+0000`.
             let iso = Timestamp.format(milliseconds: alert.time)
             pairs.append(("devTime", String(iso.dropLast()) + "+0000"))

@@ -2,9 +2,10 @@ import PipewatchEvents
 import PipewatchJSON
 
 /// OCSF 1.1 Detection Finding (class 2004, activity Create) for one alert: finding_info with the rule as the
-/// analytic and its ATT&CK entries (`AttackEntry`), severity from the rule level, time from the event, the
-/// normalized event as evidence. Only attributes of OCSF 1.1 with the cloud and datetime profiles: the tests
-/// validate every alert against that schema (`is_alert`, for one, is OCSF 1.4's).
+/// analytic and its ATT&CK entries (`AttackEntry`), severity from the rule level, time from the event (for an event
+/// without time, the alert's creation and `unmapped.time_absent`), the normalized event as evidence. Only
+/// attributes of OCSF 1.1 with the cloud and datetime profiles: the tests validate every alert against that schema
+/// (`is_alert`, for one, is OCSF 1.4's).
 public enum OCSFDetectionFinding {
     public static let schemaVersion = "1.1.0"
 
@@ -26,6 +27,10 @@ public enum OCSFDetectionFinding {
         w.key("time"); w.number(alert.time)
         w.key("time_dt"); w.string(Timestamp.format(milliseconds: alert.time))
         w.key("message"); w.string(alert.rule.title)
+        if alert.timeAbsent {
+            // `time` is then the finding's creation time, as OCSF allows; the event's own is unknown.
+            w.key("unmapped"); w.beginObject(); w.key("time_absent"); w.bool(true); w.endObject()
+        }
 
         w.key("finding_info")
         w.beginObject()
@@ -55,8 +60,10 @@ public enum OCSFDetectionFinding {
             w.endArray()
         }
         w.key("data_sources"); w.beginArray(); w.string(alert.source.name); w.endArray()
-        w.key("first_seen_time"); w.number(alert.time)
-        w.key("last_seen_time"); w.number(alert.time)
+        if !alert.timeAbsent {
+            w.key("first_seen_time"); w.number(alert.time)
+            w.key("last_seen_time"); w.number(alert.time)
+        }
         w.endObject()
 
         w.key("metadata")

@@ -65,12 +65,20 @@ public final class OutputFile: @unchecked Sendable {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Flushes and asks the kernel to put the bytes on disk.
+    /// Flushes and asks the kernel to put the bytes on disk. Only a regular file has a disk to reach: a character
+    /// device (`/dev/null`), a pipe or a socket takes the bytes as they are written, and fsync refuses them.
     public func sync() throws {
         try flush()
-        if ownsDescriptor && fsync(fd) != 0 {
+        if ownsDescriptor && isRegularFile && fsync(fd) != 0 {
             throw OutputError(path: name, message: "fsync failed: \(String(cString: strerror(errno)))")
         }
+    }
+}
+
+extension OutputFile {
+    private var isRegularFile: Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 }
 

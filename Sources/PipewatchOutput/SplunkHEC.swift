@@ -25,7 +25,7 @@ public struct SplunkHECFormatter: Sendable {
         let finding = OCSFDetectionFinding.format(alert)
         var w = JSONWriter(capacity: 512 + finding.count)
         w.beginObject()
-        if alert.time != 0 {
+        if !alert.timeAbsent {
             w.key("time")
             let time = Array(SplunkHECFormatter.epochSeconds(milliseconds: alert.time).utf8)
             time.withUnsafeBufferPointer { w.raw(json: $0) }

@@ -4,8 +4,11 @@ import PipewatchJSON
 import PipewatchOutput
 
 /// Where records that could not be processed go, with the reason and their position in the input, so nothing
-/// is lost silently.
+/// is lost silently. A dead letter carries at most `maxRawBytes` of its record, so a huge bad record costs no more
+/// than that (the line says when the record was cut, and how long it was).
 public final class DeadLetterOutput {
+    /// The most of a record's bytes a dead letter carries (64 KiB).
+    public static let maxRawBytes = 64 << 10
     private let file: OutputFile?
     private let report: OutputFile
     /// A Kafka dead-letter topic instead of a file: each dead letter becomes one message.
@@ -31,9 +34,11 @@ public final class DeadLetterOutput {
     }
 
     /// Dead-letters a record. `offset` is the record's byte offset in the (decompressed) input; `line` is 1-based
-    /// for line-framed inputs and 0 otherwise.
+    /// for line-framed inputs and 0 otherwise. `alreadyCut` says `raw` is only the beginning of the record (one
+    /// over the record limit); `storedOffset` is the position in the file as stored, for damage in compressed data.
     public func write(
-        reason: String, stage: String, input: String, line: Int, offset: Int64, raw: UnsafeBufferPointer<UInt8>
+        reason: String, stage: String, input: String, line: Int, offset: Int64, raw: UnsafeBufferPointer<UInt8>,
+        alreadyCut: Bool = false, storedOffset: Int64? = nil
     ) throws {
         count += 1
         guard file != nil || topic != nil else {
@@ -41,6 +46,7 @@ public final class DeadLetterOutput {
             try report.write("dead-letter: \(input): \(position): \(stage): \(reason)\n")
             return
         }
+        let excerpt = DeadLetterOutput.excerpt(raw)
         writer.reset()
         writer.beginObject()
         writer.key("reason")
@@ -55,13 +61,21 @@ public final class DeadLetterOutput {
         }
         writer.key("offset")
         writer.number(offset)
-        writer.key("raw")
-        writer.string(utf8: raw)
-        // The escaped text replaces invalid UTF-8; the base64 copy keeps such bytes exactly.
-        if !JSONWriter.isValidUTF8(raw) {
-            writer.key("raw_base64")
-            writer.string(Data(buffer: raw).base64EncodedString())
+        if let storedOffset {
+            writer.key("stored_offset")
+            writer.number(storedOffset)
         }
+        writer.key("raw")
+        writer.string(utf8: excerpt)
+        // The escaped text replaces invalid UTF-8; the base64 copy keeps such bytes exactly.
+        if !JSONWriter.isValidUTF8(excerpt) {
+            writer.key("raw_base64")
+            writer.string(Data(buffer: excerpt).base64EncodedString())
+        }
+        writer.key("raw_length")
+        writer.number(raw.count)
+        writer.key("raw_truncated")
+        writer.bool(alreadyCut || excerpt.count < raw.count)
         writer.endObject()
         if let topic {
             pendingMessages.append(writer.bytes)
@@ -94,9 +108,23 @@ public final class DeadLetterOutput {
         }
     }
 
-    /// Dead-letters a whole input that could not be read (no record to attach the reason to).
+    /// Dead-letters an input that could not be read (to its end): no record to attach the reason to, but where
+    /// reading stopped, in the decompressed stream and in the file as stored.
     public func writeInputError(_ error: InputError) throws {
-        try write(reason: error.message, stage: "input", input: error.input, line: 0, offset: 0, raw: UnsafeBufferPointer(start: nil, count: 0))
+        try write(
+            reason: error.message, stage: "input", input: error.input, line: 0, offset: error.offset ?? 0,
+            raw: UnsafeBufferPointer(start: nil, count: 0), storedOffset: error.storedOffset)
+    }
+
+    /// The first `maxRawBytes` of a record, cut at a character boundary when the record is valid UTF-8 there (so
+    /// the excerpt stays valid text), else exactly (its bytes then go out in base64 too).
+    static func excerpt(_ raw: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard raw.count > maxRawBytes else { return raw }
+        var end = maxRawBytes
+        // Back over the continuation bytes (10xxxxxx) of a character the cut would split, to its first byte.
+        while end > maxRawBytes - 3 && raw[end] & 0xC0 == 0x80 { end -= 1 }
+        let aligned = UnsafeBufferPointer(rebasing: raw[0..<end])
+        return JSONWriter.isValidUTF8(aligned) ? aligned : UnsafeBufferPointer(rebasing: raw[0..<maxRawBytes])
     }
 
     /// Makes every dead letter durable: fsync'd to the file, or acknowledged by the Kafka brokers.

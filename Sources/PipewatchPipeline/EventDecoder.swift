@@ -78,6 +78,7 @@ public final class EventDecoder {
         case .truncated: return "input ended inside a record (truncated)"
         case .tooLarge(let limit): return "record longer than \(limit) bytes (only its beginning is kept)"
         case .unexpectedContent: return "bytes that do not start a JSON record"
+        case .malformed: return "not well-formed JSON"
         }
     }
 }

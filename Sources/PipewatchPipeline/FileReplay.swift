@@ -38,13 +38,18 @@ public final class FileReplay {
                 decoder.decode(chunk)
                 for failure in decoder.failures {
                     let record = chunk.records[failure.record]
+                    var cut = false
+                    if case .tooLarge = record.problem { cut = true }
                     try deadLetter.write(
                         reason: failure.reason, stage: failure.stage.rawValue, input: chunk.input, line: record.line,
                         offset: record.streamOffset,
-                        raw: UnsafeBufferPointer(start: chunk.bytes + record.start, count: record.count))
+                        raw: UnsafeBufferPointer(start: chunk.bytes + record.start, count: record.count), alreadyCut: cut)
                 }
                 stats.badRecords += decoder.failures.count
-                for event in decoder.events { stats.eventsBySource[Int(event.source.rawValue)] += 1 }
+                for event in decoder.events {
+                    stats.eventsBySource[Int(event.source.rawValue)] += 1
+                    if !event.hasTime { stats.eventsWithoutTime += 1 }
+                }
                 progress?.countRecords(chunk.records.count)
                 observeEvents?(decoder)
                 try onChunk(decoder, chunk)

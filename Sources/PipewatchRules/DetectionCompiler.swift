@@ -7,7 +7,7 @@ enum ValueModifier: String, Sendable, CaseIterable {
     case ignoreCase = "i", multiLine = "m", dotAll = "s"
     case base64, base64offset, utf16le, wide, utf16be, utf16
     case lt, lte, gt, gte
-    case minute, hour, day, week, month, year
+    case minute, hour, day, week, month, year, weekday
     case cidr, expand, fieldref
 
     init?(name: String) {
@@ -315,7 +315,7 @@ struct DetectionCompiler {
                     problem(line, conflict(modifier, typed ?? parsed.transforms.first))
                     return nil
                 }
-            case .minute, .hour, .day, .week, .month, .year:
+            case .minute, .hour, .day, .week, .month, .year, .weekday:
                 guard parsed.kind == .string, parsed.transforms.isEmpty else {
                     problem(line, conflict(modifier, typed ?? parsed.transforms.first))
                     return nil

@@ -83,7 +83,8 @@ final class NumericTest: ValueTest, @unchecked Sendable {
 /// The time modifiers (`minute` … `year`): a part of the value read as a timestamp (RFC 3339, or Unix time in
 /// seconds or milliseconds), compared with numbers.
 final class TimePartTest: ValueTest, @unchecked Sendable {
-    enum Part: String, Sendable { case minute, hour, day, week, month, year }
+    /// `weekday` (Pipewatch extension): ISO 8601 day of the week, 1 Monday … 7 Sunday.
+    enum Part: String, Sendable { case minute, hour, day, week, month, year, weekday }
     let part: Part
     let comparison: Comparison
     let bounds: [Double]
@@ -115,6 +116,7 @@ final class TimePartTest: ValueTest, @unchecked Sendable {
         case .month: return c.month
         case .year: return c.year
         case .week: return isoWeek(year: c.year, month: c.month, day: c.day, weekday: c.weekday)
+        case .weekday: return c.weekday
         }
     }
 

@@ -17,11 +17,17 @@ struct InputOptions: ParsableArguments {
         discussion: "Without it, each bad record is reported on stderr by position and reason."))
     var deadLetterPath: String?
 
-    @Option(help: "Longest record accepted, in bytes; longer ones are dead-lettered.")
+    @Option(help: "Longest record accepted, in bytes (1024 to 1 GiB); longer ones are dead-lettered.")
     var maxRecordBytes: Int = 16 << 20
 
     @Flag(inversion: .prefixedNo, help: "Show a progress line on stderr when it is a terminal.")
     var progress = true
+
+    func validate() throws {
+        guard (1024...(1 << 30)).contains(maxRecordBytes) else {
+            throw ValidationError("--max-record-bytes must be between 1024 and 1073741824 (1 GiB)")
+        }
+    }
 
     func makeDeadLetter() throws -> DeadLetterOutput {
         DeadLetterOutput(file: try deadLetterPath.map { try OutputFile(path: $0) })

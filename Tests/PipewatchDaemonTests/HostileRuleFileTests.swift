@@ -56,7 +56,7 @@ private func eventually(seconds: Double, _ condition: () -> Bool) -> Bool {
             #expect(status != nil && status != 0, "\(name): \(output)")
             #expect(output.contains("\(path):\(line): "), "\(name): \(output)")
             #expect(seconds < 5, "\(name) took \(seconds) s")
-            let peak = try #require(check.peakResidentBytes)
+            let peak = try #require(check.peakMemoryBytes)
             #expect(peak < 128 << 20, "\(name): peak resident memory \(peak >> 20) MiB")
         }
     }

@@ -108,10 +108,11 @@ struct MLflowWebhookNormalizerTests {
         #expect(r.time == epochMilliseconds(2026, 11, 2, 9, 40, 18))
     }
 
-    @Test("without any timestamp the delivery is refused")
-    func noTime() {
-        let text = #"{"entity": "registered_model", "action": "created", "data": {"name": "x"}}"#
-        #expect(normalizeFailure(text) == .missingField(.mlflowWebhook, "timestamp"))
+    @Test("without any timestamp the delivery is an event without time")
+    func noTime() throws {
+        let r = try NormalizedRecord(#"{"entity": "registered_model", "action": "created", "data": {"name": "x"}}"#)
+        #expect(!r.event.hasTime)
+        #expect(r[.apiOperation] == "registered_model.created")
     }
 
     @Test("a compact body (no spaces) normalizes the same way")
@@ -130,11 +131,13 @@ struct MLflowWebhookNormalizerTests {
         #expect(r[.mlName] == "modèle-français")
     }
 
-    @Test("a delivery without the receiver's _delivery object has no id or address")
+    @Test("a delivery without the receiver's _delivery object has no address, and an id from its content")
     func withoutDelivery() throws {
-        let r = try NormalizedRecord(
-            #"{"entity": "registered_model", "action": "created", "timestamp": "2026-11-02T09:40:18.221905+00:00", "data": {"name": "credit-limit-lgbm"}}"#)
-        #expect(r[.uid] == nil)
+        let text = #"{"entity": "registered_model", "action": "created", "timestamp": "2026-11-02T09:40:18.221905+00:00", "data": {"name": "credit-limit-lgbm"}}"#
+        let r = try NormalizedRecord(text)
+        #expect(r[.uid] == ContentID.string(text))
+        #expect(r[.uid]?.hasPrefix("mmh3:") == true)
+        #expect(r[.apiRequestID] == nil)
         #expect(r[.srcIP] == nil)
         #expect(r[.cloudAccount] == nil)
         #expect(r[.mlName] == "credit-limit-lgbm")

@@ -196,3 +196,201 @@ struct TimestampEdgeCaseTests {
         }
     }
 }
+
+@Suite("Timestamp: export forms and epoch numbers")
+struct TimestampExportFormTests {
+    static let base = epochMilliseconds(2025, 1, 21, 17, 49, 47)
+
+    /// Each text with its milliseconds after 2025-01-21T17:49:47Z.
+    @Test("the forms data lakes, SIEMs and shippers write", arguments: [
+        ("2025-01-21 17:49:47", 0),  // CloudTrail Lake, Panther
+        ("2025-01-21 17:49:47.000", 0),  // CloudTrail Lake, Athena
+        ("2025-01-21 17:49:47.000000000", 0),  // Panther
+        ("2025-01-21 17:49:47.595141000", 595),  // Snowflake TIMESTAMP_NTZ
+        ("2025-01-21T17:49:47", 0),  // ISO 8601 local time (Python isoformat)
+        ("2025-01-21T17:49:47.5", 500),
+        ("2025-01-21 17:49:47.595141 UTC", 595),  // BigQuery
+        ("2025-01-21 17:49:47 UTC", 0),
+        ("2025-01-21 17:49:47.595 Z", 595),
+        ("2025-01-21 09:49:47.595 -0800", 595),  // Snowflake TIMESTAMP_TZ
+        ("2025-01-21 18:49:47.595+0100", 595),
+        ("2025-01-21 17:49:47.595141+00", 595),  // PostgreSQL
+        ("2025-01-21 14:49:47-03", 0),
+        ("2025-01-21 23:19:47 +05:30", 0),
+        ("2025-01-21T17:49:47Z", 0),  // RFC 3339 stays accepted
+        ("2025-01-21t17:49:47.123z", 123),
+        ("2025-01-21T19:49:47.123+02:00", 123),
+    ])
+    func forms(text: String, offset: Int64) {
+        #expect(Timestamp.parseDateTime(text) == Self.base + offset)
+    }
+
+    @Test("RFC 3339 parsing stays strict: the export forms are not RFC 3339", arguments: [
+        "2025-01-21 17:49:47", "2025-01-21 17:49:47.595141 UTC", "2025-01-21 09:49:47.595 -0800", "2025-01-21 17:49:47+00",
+        "2025-01-21T17:49:47+0100", "2025-01-21T17:49:47 Z",
+    ])
+    func strictRFC3339(text: String) {
+        #expect(Timestamp.parseRFC3339(text) == nil)
+        #expect(Timestamp.parseDateTime(text) != nil)
+    }
+
+    @Test("dates that do not exist and malformed text stay refused", arguments: [
+        "2025-13-01 00:00:00", "2025-02-29 10:00:00", "2024-02-30 10:00:00", "2025-04-31T00:00:00", "2025-00-10 00:00:00",
+        "2025-01-21 24:00:00", "2025-01-21 17:60:00", "2025-01-21 17:49", "2025-01-21", "2025-01-21 17:49:47.",
+        "2025-01-21 17:49:47 ", "2025-01-21 17:49:47  UTC", "2025-01-21 17:49:47 utc", "2025-01-21 17:49:47 GMT",
+        "2025-01-21 17:49:47+1", "2025-01-21 17:49:47+012", "2025-01-21 17:49:47+01:0", "2025-01-21 17:49:47+24:00",
+        "2025-01-21 17:49:47+0160", "2025-01-21 17:49:47Zjunk", "2025-01-21 17:49:47.123 PST", "Jan 21, 2025 5:49:47 PM",
+        "2025/01/21 17:49:47", "25-01-21 17:49:47", "1737481787",
+    ])
+    func refused(text: String) {
+        #expect(Timestamp.parseDateTime(text) == nil)
+    }
+
+    static func epoch(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { Timestamp.parseEpoch($0) }
+    }
+
+    /// Each text with its milliseconds after 2025-01-21T17:49:47Z.
+    @Test("epoch seconds, milliseconds, microseconds and nanoseconds, told apart by magnitude", arguments: [
+        ("1737481787", 0),
+        ("1737481787.595", 595),
+        ("1737481787.5951419", 595),
+        ("1737481787595", 595),
+        ("1737481787595141", 595),
+        ("1737481787595141000", 595),
+        ("1.737481787E9", 0),
+        ("1.737481787595e12", 595),
+        ("1737481787000e-3", 0),
+    ])
+    func epochUnits(text: String, offset: Int64) {
+        #expect(Self.epoch(text) == Self.base + offset)
+    }
+
+    /// Each unit covers 1973-03-03T09:46:40Z up to 2286-11-20T17:46:40Z; the magnitudes between the units, and
+    /// before 1973 in every unit, are refused rather than guessed.
+    @Test("the bounds of each unit")
+    func epochBounds() {
+        let low = epochMilliseconds(1973, 3, 3, 9, 46, 40)
+        let high = epochMilliseconds(2286, 11, 20, 17, 46, 40)
+        #expect(Self.epoch("100000000") == low)
+        #expect(Self.epoch("100000000000") == low)
+        #expect(Self.epoch("100000000000000") == low)
+        #expect(Self.epoch("100000000000000000") == low)
+        #expect(Self.epoch("9999999999") == high - 1000)
+        #expect(Self.epoch("9999999999999") == high - 1)
+        #expect(Self.epoch("9999999999999999") == high - 1)
+        #expect(Self.epoch("9999999999999999999") == high - 1)
+        for refused in [
+            "99999999", "10000000000", "99999999999", "10000000000000", "99999999999999", "10000000000000000",
+            "99999999999999999", "10000000000000000000", "99999999999999999999999", "0", "-1737481787", "+1737481787",
+            "1737481787.", ".5", "1737481787x", "", "1e400", "-1.7e9", "1737481787 ", "0x6790",
+        ] {
+            #expect(Self.epoch(refused) == nil, "\(refused)")
+        }
+    }
+
+    @Test("every unit agrees on the same instant, over three centuries")
+    func epochRoundTrip() {
+        var ms = epochMilliseconds(1973, 3, 4, 0, 0, 0)
+        let end = epochMilliseconds(2286, 11, 19, 0, 0, 0)
+        while ms < end {
+            #expect(Self.epoch(String(ms / 1000)) == ms / 1000 * 1000)
+            #expect(Self.epoch(String(ms)) == ms)
+            #expect(Self.epoch(String(ms) + "123") == ms)
+            #expect(Self.epoch(String(ms) + "123456") == ms)
+            ms += 86_400_000 * 97 + 3_600_000 * 5 + 60_000 * 7 + 1_000 * 11 + 13
+        }
+    }
+}
+
+@Suite("Content id")
+struct ContentIDTests {
+    /// MurmurHash3 x64 128, seed 0, as Python's `mmh3.hash_bytes(text).hex()` gives it.
+    @Test("MurmurHash3 x64 128 reference values", arguments: [
+        ("", "00000000000000000000000000000000"),
+        ("hello", "029bbd41b3a7d8cb191dae486a901e5b"),
+        ("0123456789abcdef", "a7d14acf946de04bda08a7635c5bc387"),
+        ("0123456789abcdefXYZ", "1d904a6c0275d399f39cf8ea56e2694e"),
+        (#"{"a":1}"#, "a0787eea46c4b47533035d5194cf33ed"),
+    ])
+    func reference(text: String, hex: String) {
+        #expect(ContentID.string(text) == "mmh3:" + hex)
+    }
+
+    /// Prefixes of one text across the 8- and 16-byte boundaries the hash and the scanner work in.
+    @Test("MurmurHash3 reference values at block boundaries", arguments: [
+        (1, "e9a49f5b08d0e50558b8265bc51d3fee"), (7, "7b0acf6419d12a71a61efdc5634123ad"),
+        (8, "13edc479972f2f4a2a0d46029fe1e3e7"), (9, "cd46c9a20cfcb0006cc3410cec94e5d7"),
+        (15, "b75bb721b280a9be0aac5a7328eb6263"), (16, "6004a3932dce23049d6ab82a633f0881"),
+        (17, "c785649d9fc7e57cb9875f648490e8fa"), (31, "39316bef338e22f61c1d08476ed771f1"),
+        (32, "93303c33bc2d8751df900ea4a7528378"), (33, "3ba77ed29248ecdbef9a4eee2e9c614e"),
+        (56, "10e31a14ff4b3f726ecb94d3c67589c3"),
+    ])
+    func blockBoundaries(count: Int, hex: String) {
+        let text = #"{"a":"0123456789abcdefghijklmnopqrstuvwxyz","b":[1,2,3]}"#
+        #expect(ContentID.string(String(text.prefix(count))) == "mmh3:" + hex)
+    }
+
+    @Test("generated records: the id of any layout is the id of the compact text")
+    func generatedLayouts() throws {
+        var generator = SplitMix64(seed: 11)
+        let pieces = [
+            "a", "user agent/1.0 (linux)", #"esc\"aped"#, #"back\\slash"#, #"\n\t"#, #"\u00e9t\u00e9"#, "é漢",
+            "    ", "x", "0123456789abcdef0123456789",
+        ]
+        for _ in 0..<300 {
+            var members: [String] = []
+            for k in 0..<Int.random(in: 1...12, using: &generator) {
+                let string = (0..<Int.random(in: 0...4, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+                let values = ["\"\(string)\"", "[\(k),true,null,{\"n\":-1.5e3}]", "[]", "{}", "[[],{\"e\":{}}]"]
+                members.append("\"k\(k)\(string)\":\(values.randomElement(using: &generator)!)")
+            }
+            // A Kubernetes audit event without auditID, so the normalizer derives its uid from the parsed record.
+            let compact = #"{"verb":"get","requestURI":"/x","# + members.joined(separator: ",") + "}"
+            #expect((try? JSONSerialization.jsonObject(with: Data(compact.utf8))) != nil, "\(compact)")
+            let id = ContentID.string(compact)
+            #expect(ContentID.string(spreadOut(compact)) == id, "\(compact)")
+            #expect(try NormalizedRecord(compact)[.uid] == id, "\(compact)")
+            #expect(try NormalizedRecord(spreadOut(compact))[.uid] == id, "\(compact)")
+        }
+    }
+
+    @Test("whitespace between tokens does not count; inside strings it does")
+    func whitespace() {
+        let compact = #"{"verb":"get","user":{"username":"a b"},"sourceIPs":["10.0.0.1","10.0.0.2"]}"#
+        let spread = "{ \"verb\" : \"get\",\r\n\t\"user\": {\"username\": \"a b\"},\n  \"sourceIPs\": [ \"10.0.0.1\", \"10.0.0.2\" ] }"
+        #expect(ContentID.string(spread) == ContentID.string(compact))
+        #expect(ContentID.string(#"{"verb":"get","user":{"username":"ab"},"sourceIPs":["10.0.0.1","10.0.0.2"]}"#) != ContentID.string(compact))
+        // An escaped quote does not end the string: the space after it is inside.
+        #expect(ContentID.string(#"{"a":"x\" y"}"#) != ContentID.string(#"{"a":"x\"y"}"#))
+        #expect(ContentID.string(#"{"a":"x\\", "b":1}"#) == ContentID.string(#"{"a":"x\\","b":1}"#))
+        // Key order and escapes are the record's own: another order is another record.
+        #expect(ContentID.string(#"{"a":1,"b":2}"#) != ContentID.string(#"{"b":2,"a":1}"#))
+    }
+
+    @Test("the same record always gets the same id; any changed value another")
+    func deterministic() throws {
+        let record = #"{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"get","requestURI":"/api/v1/namespaces/kubeflow/secrets","requestReceivedTimestamp":"2025-01-21T17:49:47.120311Z"}"#
+        let first = try NormalizedRecord(record)
+        let second = try NormalizedRecord(record)
+        let other = try NormalizedRecord(record.replacingOccurrences(of: "120311", with: "120312"))
+        #expect(first[.uid] == ContentID.string(record))
+        #expect(first[.uid] == second[.uid])
+        #expect(first[.uid] != other[.uid])
+        #expect(first[.apiRequestID] == nil)
+    }
+}
+
+/// A seeded generator, so a generated case that fails fails again.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}

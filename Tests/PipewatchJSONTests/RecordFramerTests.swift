@@ -5,14 +5,16 @@ import Testing
 
 /// Feeds `input` to a framer through a buffer that receives at most `chunk` new bytes per call, the way a reader
 /// does, and returns each record's text (or its problem) with its position.
-func frame(_ input: String, chunk: Int = 1 << 20, maxRecordBytes: Int = 1 << 20) -> (records: [(text: String, line: Int, offset: Int64, problem: FramingProblem?)], framing: Framing?) {
-    frame(bytes: Array(input.utf8), chunk: chunk, maxRecordBytes: maxRecordBytes)
+func frame(_ input: String, chunk: Int = 1 << 20, maxRecordBytes: Int = 1 << 20, endedByError: Bool = false) -> (records: [(text: String, line: Int, offset: Int64, problem: FramingProblem?)], framing: Framing?, maxPending: Int) {
+    frame(bytes: Array(input.utf8), chunk: chunk, maxRecordBytes: maxRecordBytes, endedByError: endedByError)
 }
 
-func frame(bytes input: [UInt8], chunk: Int, maxRecordBytes: Int) -> (records: [(text: String, line: Int, offset: Int64, problem: FramingProblem?)], framing: Framing?) {
+/// `maxPending` is the most bytes the framer left unconsumed: what a reader's buffer must hold.
+func frame(bytes input: [UInt8], chunk: Int, maxRecordBytes: Int, endedByError: Bool = false) -> (records: [(text: String, line: Int, offset: Int64, problem: FramingProblem?)], framing: Framing?, maxPending: Int) {
     var framer = RecordFramer(maxRecordBytes: maxRecordBytes)
     var pending: [UInt8] = []
     var position = 0
+    var maxPending = 0
     var out: [(String, Int, Int64, FramingProblem?)] = []
     while true {
         let take = min(chunk, input.count - position)
@@ -21,15 +23,18 @@ func frame(bytes input: [UInt8], chunk: Int, maxRecordBytes: Int) -> (records: [
         let isFinal = position == input.count
         var records: [FramedRecord] = []
         let consumed = pending.withUnsafeBufferPointer { buffer in
-            framer.frame(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: buffer.count, isFinal: isFinal, into: &records)
+            framer.frame(
+                buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: buffer.count, isFinal: isFinal,
+                endedByError: isFinal && endedByError, into: &records)
         }
         for record in records {
             out.append((String(decoding: pending[record.start..<record.end], as: UTF8.self), record.line, record.streamOffset, record.problem))
         }
         pending.removeFirst(consumed)
+        maxPending = max(maxPending, pending.count)
         if isFinal { break }
     }
-    return (out, framer.framing)
+    return (out, framer.framing, maxPending)
 }
 
 @Suite struct RecordFramerTests {

@@ -32,3 +32,21 @@ enum SampleRecords {
 
 /// The repository root, found from this file's location.
 let repositoryRoot = PipewatchExecutable.repositoryRoot
+
+/// The reference tools the readers are compared with.
+enum ExternalTool {
+    /// `gzip -dc FILE` or `zstd -dc FILE`: what it writes (everything it could recover) and its exit status.
+    static func decompress(_ kind: String, _ path: String) throws -> (output: [UInt8], status: Int32) {
+        let dir = try TemporaryDirectory()
+        let out = dir.path("out")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [kind, "-dc", path]
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return (Array(try Data(contentsOf: URL(fileURLWithPath: out))), process.terminationStatus)
+    }
+}

@@ -279,6 +279,19 @@ private func encodeBase64(_ bytes: [UInt8]) -> String { Data(bytes).base64Encode
         // The normalized event time.
         #expect(ruleMatches(selection("time|hour: 2"), record))
         #expect(ruleMatches(selection("time|minute|gte: 30"), record))
+        // weekday (extension): ISO, Thursday is 4; a weekend test is false on it.
+        #expect(ruleMatches(selection("eventTime|weekday: 4"), record))
+        #expect(!ruleMatches(selection("time|weekday|gte: 6"), record))
+        #expect(ruleMatches(selection("time|weekday|lte: 5"), record))
+    }
+
+    @Test func weekdaysOfAWholeWeekAndItsWeekend() {
+        // 2026-11-02 is a Monday: its seven days are 1…7, the Saturday and Sunday 6 and 7 at any hour.
+        for day in 2...8 {
+            let record = cloudTrail().replacingOccurrences(of: "2026-11-05T02:31:07Z", with: "2026-11-0\(day)T23:59:59Z")
+            #expect(ruleMatches(selection("eventTime|weekday: \(day - 1)"), record), "2026-11-0\(day)")
+            #expect(ruleMatches(selection("eventTime|weekday:\n            - 6\n            - 7"), record) == (day >= 7))
+        }
     }
 
     @Test func isoWeekNumbers() {

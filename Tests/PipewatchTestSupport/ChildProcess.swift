@@ -5,13 +5,13 @@ import Glibc
 #endif
 
 /// A child process the tests start and stop themselves (a receiver, a collector, a `pipewatch run` daemon), on
-/// posix_spawn and wait4: tests need SIGKILL, SIGTERM and a reliable wait, which Foundation's `Process` does
+/// posix_spawn and waitpid: tests need SIGKILL, SIGTERM and a reliable wait, which Foundation's `Process` does
 /// not give on Linux (its `waitUntilExit` after `terminate` can hang).
 public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     private let lock = NSLock()
     private var exitStatus: Int32?
-    private var usage = rusage()
+    private var peakMemory: Int?
 
     public enum SpawnError: Error, CustomStringConvertible {
         case failed(String, Int32)
@@ -75,13 +75,6 @@ public final class ChildProcess: @unchecked Sendable {
     @discardableResult
     public func wait() -> Int32 { poll(block: true) ?? -1 }
 
-    /// The child's peak resident memory, once it has exited and been waited for.
-    public var peakResidentBytes: Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        return exitStatus == nil ? nil : usage.ru_maxrss * 1024  // Linux counts it in KiB
-    }
-
     /// Waits at most `seconds`; nil if the child is still running then.
     public func wait(seconds: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(seconds)
@@ -101,14 +94,23 @@ public final class ChildProcess: @unchecked Sendable {
         return wait()
     }
 
+    /// The child's peak resident memory in bytes (its maximum RSS), once it has exited.
+    public var peakMemoryBytes: Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        return peakMemory
+    }
+
     private func poll(block: Bool) -> Int32? {
         lock.lock()
         defer { lock.unlock() }
         if let exitStatus { return exitStatus }
         var status: Int32 = 0
+        var usage = rusage()
         var result: pid_t
         repeat { result = wait4(pid, &status, block ? 0 : WNOHANG, &usage) } while result == -1 && errno == EINTR
         guard result == pid else { return nil }
+        peakMemory = usage.ru_maxrss * 1024  // kilobytes on Linux
         // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
         let signal = status & 0x7f
         exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
