@@ -429,7 +429,11 @@ struct DetectionCompiler {
             return modifiers.requireAll ? networks.map { CIDRTest([$0]) } : [CIDRTest(networks)]
         case .numeric(let comparison):
             guard let numbers = numbers(values, key: key) else { return nil }
-            return modifiers.requireAll ? numbers.map { NumericTest(comparison, [$0]) } : [NumericTest(comparison, numbers)]
+            let exact = values.map { DecimalNumber.Bound($0.text?.trimmingSpaces ?? "") }
+            if modifiers.requireAll {
+                return zip(numbers, exact).map { NumericTest(comparison, [$0], exact: [$1]) }
+            }
+            return [NumericTest(comparison, numbers, exact: exact)]
         case .timePart(let part, let comparison):
             guard let numbers = numbers(values, key: key) else { return nil }
             return modifiers.requireAll ? numbers.map { TimePartTest(part, comparison, [$0]) } : [TimePartTest(part, comparison, numbers)]

@@ -11,8 +11,10 @@ struct EvaluationContext {
 
 /// One value a field has in an event.
 enum FieldValue {
-    /// A string (escapes decoded), or the text of a number or boolean.
+    /// A string (escapes decoded), or the text of a boolean.
     case text(UnsafeBufferPointer<UInt8>)
+    /// A JSON number, as the record spells it.
+    case number(UnsafeBufferPointer<UInt8>)
     case null
     /// An object or an array of the raw record (tape index).
     case container(UInt32)
@@ -90,10 +92,11 @@ struct FieldAccess: Hashable, Sendable, CustomStringConvertible {
         reader.anyText(context, body)
     }
 
-    /// A container reached by a field path matches through its JSON text and every scalar under it.
-    static func anyText(in document: JSONDocument, _ node: UInt32, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
-        if document[node].kind == .object && body(document.jsonText(node)) { return true }
-        return ValueWalk.anyText(in: document, node, includingKeys: false, body)
+    /// A container reached by a field path matches through its JSON text and every scalar under it (the flag:
+    /// whether the scalar is a JSON number).
+    static func anyScalar(in document: JSONDocument, _ node: UInt32, _ body: (UnsafeBufferPointer<UInt8>, Bool) -> Bool) -> Bool {
+        if document[node].kind == .object && body(document.jsonText(node), false) { return true }
+        return ValueWalk.anyScalar(in: document, node, includingKeys: false, body)
     }
 
     /// Whether the field is in the event at all (a null value counts).
@@ -107,34 +110,37 @@ struct FieldAccess: Hashable, Sendable, CustomStringConvertible {
 /// Searches a whole raw record: every key and every scalar value (strings with escapes decoded).
 enum RecordText {
     static func anyText(_ context: EvaluationContext, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
-        ValueWalk.anyText(in: context.document, context.view.record, includingKeys: true, body)
+        ValueWalk.anyScalar(in: context.document, context.view.record, includingKeys: true) { text, _ in body(text) }
     }
 }
 
-/// Every scalar under a node (strings decoded), and optionally every key, depth first; stops when `body` says so.
+/// Every scalar under a node (strings decoded), and optionally every key, depth first, with whether it is a JSON
+/// number; stops when `body` says so.
 enum ValueWalk {
-    static func anyText(
-        in document: JSONDocument, _ node: UInt32, includingKeys: Bool, _ body: (UnsafeBufferPointer<UInt8>) -> Bool
+    static func anyScalar(
+        in document: JSONDocument, _ node: UInt32, includingKeys: Bool, _ body: (UnsafeBufferPointer<UInt8>, Bool) -> Bool
     ) -> Bool {
         switch document[node].kind {
         case .string:
-            return document.withString(node, body)
-        case .number, .true, .false:
-            return body(document.rawBytes(node))
+            return document.withString(node) { body($0, false) }
+        case .number:
+            return body(document.rawBytes(node), true)
+        case .true, .false:
+            return body(document.rawBytes(node), false)
         case .null:
             return false
         case .array:
             var stopped = false
             document.forEachElement(node) { element in
-                if !stopped && anyText(in: document, element, includingKeys: includingKeys, body) { stopped = true }
+                if !stopped && anyScalar(in: document, element, includingKeys: includingKeys, body) { stopped = true }
             }
             return stopped
         case .object:
             var stopped = false
             document.forEachMember(node) { key, value in
                 if stopped { return }
-                if (includingKeys && document.withString(key, body))
-                    || anyText(in: document, value, includingKeys: includingKeys, body)
+                if (includingKeys && document.withString(key, { body($0, false) }))
+                    || anyScalar(in: document, value, includingKeys: includingKeys, body)
                 {
                     stopped = true
                 }

@@ -25,7 +25,7 @@ public struct EventFieldReader: @unchecked Sendable {
             var result: R?
             _ = reader.anyValue(context) { value in
                 switch value {
-                case .text(let text):
+                case .text(let text), .number(let text):
                     result = body(text)
                     return true
                 case .null:

@@ -91,9 +91,9 @@ public struct FieldMapping: Sendable {
     public static func load(path: String) throws(RuleProblem) -> FieldMapping {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try YAMLReader.text(ofFile: path)
         } catch {
-            throw RuleProblem(file: path, line: 0, reason: "cannot read field mapping: \(error.localizedDescription)")
+            throw RuleProblem(file: path, line: error.line, reason: error.line == 0 ? "field mapping: \(error.reason)" : error.reason)
         }
         return try parse(yaml: text, file: path)
     }
@@ -247,9 +247,9 @@ public struct Placeholders: Sendable {
     public static func load(path: String) throws(RuleProblem) -> Placeholders {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try YAMLReader.text(ofFile: path)
         } catch {
-            throw RuleProblem(file: path, line: 0, reason: "cannot read placeholders: \(error.localizedDescription)")
+            throw RuleProblem(file: path, line: error.line, reason: error.line == 0 ? "placeholders: \(error.reason)" : error.reason)
         }
         return try parse(yaml: text, file: path)
     }

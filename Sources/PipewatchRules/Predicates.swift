@@ -6,6 +6,10 @@ class ValueTest: @unchecked Sendable {
     let cost: Int
     init(cost: Int) { self.cost = cost }
     func matches(_ text: UnsafeBufferPointer<UInt8>, _ context: EvaluationContext) -> Bool { fatalError("abstract") }
+    /// The same for a value the record holds as a JSON number, which equality compares by value.
+    func matches(_ text: UnsafeBufferPointer<UInt8>, number: Bool, _ context: EvaluationContext) -> Bool {
+        matches(text, context)
+    }
 }
 
 /// String matching (plain values, wildcards, modifiers that become patterns, regular expressions).
@@ -17,6 +21,9 @@ final class StringTest: ValueTest, @unchecked Sendable {
     }
     override func matches(_ text: UnsafeBufferPointer<UInt8>, _ context: EvaluationContext) -> Bool {
         matcher.matches(text, scratch: context.scratch)
+    }
+    override func matches(_ text: UnsafeBufferPointer<UInt8>, number: Bool, _ context: EvaluationContext) -> Bool {
+        matcher.matches(text, number: number, scratch: context.scratch)
     }
 }
 
@@ -32,20 +39,44 @@ enum Comparison: Sendable {
         case .greaterOrEqual: return a >= b
         }
     }
+
+    /// Whether it holds for an order (-1, 0, 1) of the value against the bound.
+    func holds(_ order: Int) -> Bool {
+        switch self {
+        case .equal: return order == 0
+        case .less: return order < 0
+        case .lessOrEqual: return order <= 0
+        case .greater: return order > 0
+        case .greaterOrEqual: return order >= 0
+        }
+    }
 }
 
-/// `lt`, `lte`, `gt`, `gte`: the value read as a number (a JSON number or a numeric string).
+/// `lt`, `lte`, `gt`, `gte`: the value read as a number (a JSON number or a numeric string). Numbers in JSON's syntax
+/// on both sides are compared exactly, as equality compares them (beyond 2^53 a `Double` would merge neighbours);
+/// other spellings a number parser takes (`+5`, ` 5`, `0x1A`, `inf`) as `Double`s.
 final class NumericTest: ValueTest, @unchecked Sendable {
     let comparison: Comparison
     let bounds: [Double]
-    init(_ comparison: Comparison, _ bounds: [Double]) {
+    /// The bounds kept exactly, where they are numbers in JSON's syntax.
+    let exactBounds: [DecimalNumber.Bound?]
+    init(_ comparison: Comparison, _ bounds: [Double], exact: [DecimalNumber.Bound?]) {
         self.comparison = comparison
         self.bounds = bounds
+        exactBounds = exact
         super.init(cost: 3)
     }
     override func matches(_ text: UnsafeBufferPointer<UInt8>, _ context: EvaluationContext) -> Bool {
-        guard let value = JSONNumber.parseDouble(text) else { return false }
-        return bounds.contains { comparison.holds(value, $0) }
+        var value: Double?
+        for k in 0..<bounds.count {
+            if let bound = exactBounds[k], let order = DecimalNumber.compare(text, bound) {
+                if comparison.holds(order) { return true }
+                continue
+            }
+            if value == nil { value = JSONNumber.parseDouble(text) ?? .nan }
+            if comparison.holds(value!, bounds[k]) { return true }
+        }
+        return false
     }
 }
 
@@ -190,12 +221,12 @@ final class FieldPredicate: Predicate, @unchecked Sendable {
         if let singleMatcher {
             let scratch = context.scratch
             positive = singleMatcher._withUnsafeGuaranteedRef { matcher in
-                reader.anyText(context) { matcher.matches($0, scratch: scratch) }
+                reader.anyScalar(context) { matcher.matches($0, number: $1, scratch: scratch) }
             }
         } else if requireAll {
-            positive = tests.allSatisfy { test in reader.anyText(context) { test.matches($0, context) } }
+            positive = tests.allSatisfy { test in reader.anyScalar(context) { test.matches($0, number: $1, context) } }
         } else {
-            positive = reader.anyText(context) { text in tests.contains { $0.matches(text, context) } }
+            positive = reader.anyScalar(context) { text, number in tests.contains { $0.matches(text, number: number, context) } }
         }
         if !negated { return positive }
         return !positive && reader.hasNonNullValue(context)
@@ -391,15 +422,17 @@ enum GateValues: Equatable, Sendable {
     case literals(Set<[UInt8]>)
     case patterns(Set<GatePattern>)
 
-    /// The gate of a matcher; nil when it lets everything through.
+    /// The gate of a matcher; nil when it lets everything through. Values that are numbers are there in their
+    /// canonical spelling too, which the gate checks JSON numbers in as well (`Gate.forEachRule`).
     init?(_ matcher: StringMatcher) {
         if matcher.matchesAnything { return nil }
         if let literals = matcher.literalValues {
-            self = .literals(Set(literals.map(ASCII.lowercased)))
+            self = .literals(Set(literals.map(ASCII.lowercased)).union(matcher.numberValues))
         } else if !matcher.regularExpressions.isEmpty {
             self = .patterns(Set(matcher.regularExpressions.map { GatePattern(expression: $0, simple: nil) }))
         } else {
-            self = .patterns(Set(matcher.values.map(GatePattern.init)))
+            let numbers = matcher.numberValues.map { GatePattern(SigmaString(literal: $0)) }
+            self = .patterns(Set(matcher.values.map(GatePattern.init)).union(numbers))
         }
     }
 

@@ -211,19 +211,21 @@ struct FieldReader {
         let view = context.view
         switch tag {
         case .normalized:
-            return view.withField(field) { body(.text($0)) } ?? false
+            return FieldReader.normalized(field, view, body)
         case .raw:
             return path.unsafelyUnwrapped._withUnsafeGuaranteedRef { path in
                 if let shortcut = path.shortcut(for: view.source), view.eventPointer.pointee.fields[shortcut.rawValue].isPresent {
                     // The normalizer copied this very value; when it is absent the raw record decides (null, object…).
-                    return view.withField(shortcut) { body(.text($0)) } ?? false
+                    return FieldReader.normalized(shortcut, view, body)
                 }
                 let document = context.document
                 return path.anyNode(document, view.record) { node in
                     switch document[node].kind {
                     case .string:
                         return document.withString(node) { body(.text($0)) }
-                    case .number, .true, .false:
+                    case .number:
+                        return body(.number(document.rawBytes(node)))
+                    case .true, .false:
                         return body(.text(document.rawBytes(node)))
                     case .null:
                         return body(.null)
@@ -249,17 +251,56 @@ struct FieldReader {
         }
     }
 
-    /// Calls `body` with every text the field holds, looking inside objects and arrays: an array gives each of its
-    /// elements; an object gives its JSON text and every scalar anywhere below it. Nulls give nothing.
+    /// A normalized field's value. A text the normalizer copied from a JSON number of the record is that number: it
+    /// is a range of the record's bytes (neither composed in the arena nor an escaped string), and in JSON a number
+    /// token stands between structural characters, where a string's body, or a part of it, has a quote or a
+    /// character of the string on each side.
     @inline(__always)
-    func anyText(_ context: EvaluationContext, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
-        anyValue(context) { value in
-            switch value {
-            case .text(let bytes): return body(bytes)
-            case .null: return false
-            case .container(let node): return FieldAccess.anyText(in: context.document, node, body)
+    static func normalized(_ field: EventField, _ view: EventView, _ body: (FieldValue) -> Bool) -> Bool {
+        let ref = view.eventPointer.pointee.fields[field.rawValue]
+        guard ref.isPresent else { return false }
+        if ref.flags == TextRef.present && ref.length > 0 {
+            let start = view.document.bytes + Int(ref.offset)
+            let first = start[0]
+            if (first &- UInt8(ascii: "0") < 10 || first == UInt8(ascii: "-"))
+                && isNumberDelimiter(start[-1], before: true) && isNumberDelimiter(start[Int(ref.length)], before: false)
+            {
+                return body(.number(UnsafeBufferPointer(start: start, count: Int(ref.length))))
             }
         }
+        return view.withText(ref) { body(.text($0)) } ?? false
+    }
+
+    /// What may stand right before (`:` `,` `[`) or after (`,` `}` `]`) a JSON value, besides whitespace.
+    @inline(__always)
+    static func isNumberDelimiter(_ byte: UInt8, before: Bool) -> Bool {
+        switch byte {
+        case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: ","): return true
+        case UInt8(ascii: ":"), UInt8(ascii: "["): return before
+        case UInt8(ascii: "}"), UInt8(ascii: "]"): return !before
+        default: return false
+        }
+    }
+
+    /// Calls `body` with every scalar the field holds and whether it is a JSON number, looking inside objects and
+    /// arrays: an array gives each of its elements; an object gives its JSON text and every scalar anywhere below
+    /// it. Nulls give nothing.
+    @inline(__always)
+    func anyScalar(_ context: EvaluationContext, _ body: (UnsafeBufferPointer<UInt8>, Bool) -> Bool) -> Bool {
+        anyValue(context) { value in
+            switch value {
+            case .text(let bytes): return body(bytes, false)
+            case .number(let bytes): return body(bytes, true)
+            case .null: return false
+            case .container(let node): return FieldAccess.anyScalar(in: context.document, node, body)
+            }
+        }
+    }
+
+    /// The same, as text only (for tests that do not compare by equality).
+    @inline(__always)
+    func anyText(_ context: EvaluationContext, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        anyScalar(context) { text, _ in body(text) }
     }
 
     /// Whether the field is in the event at all (a null value counts).

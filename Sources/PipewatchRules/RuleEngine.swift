@@ -310,6 +310,8 @@ final class Gate: @unchecked Sendable {
     private let entryCount: Int
     /// Patterns that could not be compiled into an automaton: their rules pass this gate unconditionally.
     private let unfilteredPatterns: Bool
+    /// Whether some rule value is a number, which JSON numbers are also checked against in canonical spelling.
+    private let comparesNumbers: Bool
 
     /// At most this many simple patterns are compared directly; more go into an automaton.
     static let directPatternLimit = 8
@@ -367,6 +369,8 @@ final class Gate: @unchecked Sendable {
         }
         automatonReference = automaton.map { Unmanaged.passUnretained($0) }
         unfilteredPatterns = !direct && !patterns.isEmpty && automaton == nil
+        comparesNumbers = keys.contains { DecimalNumber.canonical($0) != nil }
+            || patterns.contains { $0.simple.map { DecimalNumber.canonical($0.bytes) != nil } ?? false }
         var flat: [Int32] = []
         var starts: [Int32] = []
         var counts: [Int32] = []
@@ -387,9 +391,25 @@ final class Gate: @unchecked Sendable {
         simpleShapes.deallocate()
     }
 
-    /// Calls `body` with each rule whose values let `text` through (a rule may come more than once).
+    /// Calls `body` with each rule whose values let `text` through (a rule may come more than once); a JSON number
+    /// (`number`) passes as it is spelled and as its canonical spelling, which holds the rule values that are numbers.
     @inline(__always)
-    func forEachRule(passing text: UnsafeBufferPointer<UInt8>, _ evaluator: RuleEvaluator, _ body: (Int) -> Void) {
+    func forEachRule(passing text: UnsafeBufferPointer<UInt8>, number: Bool, _ evaluator: RuleEvaluator, _ body: (Int) -> Void) {
+        forEachRule(passing: text, evaluator, body)
+        if number && comparesNumbers { forEachRule(passingValueOf: text, evaluator, body) }
+    }
+
+    /// The canonical spelling's lookup, out of line and without reference counting: inlined, its closure retained the
+    /// gate and the evaluator on every field the gate reads.
+    @inline(never)
+    private func forEachRule(passingValueOf text: UnsafeBufferPointer<UInt8>, _ evaluator: RuleEvaluator, _ body: (Int) -> Void) {
+        _ = DecimalNumber.withCanonical(text) { [unowned(unsafe) self, unowned(unsafe) evaluator] canonical in
+            if !ASCII.equals(canonical, text, cased: true) { self.forEachRule(passing: canonical, evaluator, body) }
+        }
+    }
+
+    @inline(__always)
+    private func forEachRule(passing text: UnsafeBufferPointer<UInt8>, _ evaluator: RuleEvaluator, _ body: (Int) -> Void) {
         if let tableReference {
             let entry = tableReference._withUnsafeGuaranteedRef { $0.lookup(text) }
             if entry >= 0 { forEachRule(inList: entry, body) }
@@ -505,8 +525,8 @@ public final class RuleEvaluator {
             let needed = plan.needed
             for gateIndex in 0..<plan.gateCount {
                 plan.gateReferences[gateIndex]._withUnsafeGuaranteedRef { gate in
-                    _ = gate.reader.anyText(context) { text in
-                        gate.forEachRule(passing: text, self) { rule in
+                    _ = gate.reader.anyScalar(context) { text, number in
+                        gate.forEachRule(passing: text, number: number, self) { rule in
                             count(rule, gate: Int32(gateIndex), needed: needed[rule], context)
                         }
                         return false

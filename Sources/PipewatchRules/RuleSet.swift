@@ -180,15 +180,11 @@ struct RuleLoader {
 
     mutating func load(file: String) {
         files.append(file)
-        guard let data = FileManager.default.contents(atPath: file) else {
-            problems.append(RuleProblem(file: file, line: 0, reason: "cannot read file"))
-            return
+        do {
+            load(text: try YAMLReader.text(ofFile: file), file: file)
+        } catch {
+            problems.append(RuleProblem(file: file, line: error.line, reason: error.reason))
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            problems.append(RuleProblem(file: file, line: 0, reason: "not UTF-8 text"))
-            return
-        }
-        load(text: text, file: file)
     }
 
     mutating func load(text: String, file: String) {

@@ -3,12 +3,19 @@ import CHyperscan
 /// Tests one text against a set of Sigma strings (OR), or against regular expressions: literal values share one hash
 /// probe, prefixes, suffixes and substrings are compared byte by byte, and many wildcard patterns (or any regular
 /// expression) are merged into one Hyperscan automaton. Matching touches no reference counts.
+///
+/// A value that is a number (`401`, `4.01e2`) also equals every JSON number of the same value, however the record
+/// spells it: such values are kept a second time in their canonical spelling (`DecimalNumber`), which a JSON number
+/// is looked up by when its own text is not among the values. Strings compare as text, as before.
 final class StringMatcher: @unchecked Sendable {
     let cased: Bool
     /// A pattern of `*` alone: any value.
     let matchesAnything: Bool
     private let exactTable: LiteralTable?
     private let exact: Unmanaged<LiteralTable>?
+    /// The canonical spellings of the values that are numbers.
+    private let numberTable: LiteralTable?
+    private let numbers: Unmanaged<LiteralTable>?
     private let prefixes: ByteStrings
     private let suffixes: ByteStrings
     private let substrings: ByteStrings
@@ -18,6 +25,8 @@ final class StringMatcher: @unchecked Sendable {
     private let automatonReference: Unmanaged<HyperscanDatabase>?
     /// The values as literals when every value is one.
     let literalValues: [[UInt8]]?
+    /// The canonical spellings of the literal values that are numbers (what a JSON number is compared with).
+    let numberValues: [[UInt8]]
     /// The values as written (after modifiers), for the rule gates; empty for regular expressions.
     let values: [SigmaString]
     /// The regular expressions of an `re` matcher.
@@ -84,6 +93,9 @@ final class StringMatcher: @unchecked Sendable {
         exactTable = exactValues.isEmpty ? nil : LiteralTable(exactValues, cased: cased)
         exact = exactTable.map { Unmanaged.passUnretained($0) }
         literalValues = allLiteral ? exactValues : nil
+        numberValues = exactValues.compactMap(DecimalNumber.canonical)
+        numberTable = numberValues.isEmpty ? nil : LiteralTable(numberValues, cased: true)
+        numbers = numberTable.map { Unmanaged.passUnretained($0) }
 
         let patternCount = prefixes.count + suffixes.count + substrings.count + globs.count
         if patternCount > StringMatcher.automatonThreshold && !anything {
@@ -116,6 +128,9 @@ final class StringMatcher: @unchecked Sendable {
         matchesAnything = false
         exactTable = nil
         exact = nil
+        numberTable = nil
+        numbers = nil
+        numberValues = []
         prefixes = ByteStrings([])
         suffixes = ByteStrings([])
         substrings = ByteStrings([])
@@ -169,10 +184,16 @@ final class StringMatcher: @unchecked Sendable {
         }
     }
 
+    /// Whether `text` passes; `number` says that the record holds it as a JSON number.
     @inline(__always)
-    func matches(_ text: UnsafeBufferPointer<UInt8>, scratch: OpaquePointer?) -> Bool {
+    func matches(_ text: UnsafeBufferPointer<UInt8>, number: Bool = false, scratch: OpaquePointer?) -> Bool {
         if matchesAnything { return true }
         if let exact, exact._withUnsafeGuaranteedRef({ $0.lookup(text) }) >= 0 { return true }
+        if number, let numbers, numbers._withUnsafeGuaranteedRef({ table in
+            DecimalNumber.withCanonical(text) { [unowned(unsafe) table] in table.lookup($0) >= 0 } ?? false
+        }) {
+            return true
+        }
         let cased = self.cased
         for k in 0..<prefixes.count where ASCII.hasPrefix(text, prefixes[k], cased: cased) { return true }
         for k in 0..<suffixes.count where ASCII.hasSuffix(text, suffixes[k], cased: cased) { return true }
