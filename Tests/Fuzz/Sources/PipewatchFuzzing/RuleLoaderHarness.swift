@@ -25,10 +25,11 @@ public enum RuleLoaderHarness {
         let file = directory + "/rule.yml"
         guard FileManager.default.createFile(atPath: file, contents: Data(data)) else { fatalError("cannot write \(file)") }
         let ruleSet = RuleSet(paths: [file])
+        // libyaml marks a syntax error found at the end of the input on the line after the last one.
         let lines = data.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
         for problem in ruleSet.problems + ruleSet.warnings + ruleSet.skipped {
             invariant(problem.file == file, "problem names \(problem.file), not the rule file: \(problem)")
-            invariant((0...lines).contains(problem.line), "problem on line \(problem.line) of \(lines): \(problem)")
+            invariant((0...lines + 1).contains(problem.line), "problem on line \(problem.line) of \(lines): \(problem)")
             invariant(!problem.reason.isEmpty, "problem without a reason on line \(problem.line)")
         }
         guard !ruleSet.rules.isEmpty else { return }

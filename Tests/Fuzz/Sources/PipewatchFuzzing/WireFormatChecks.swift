@@ -131,7 +131,7 @@ public enum WireFormatChecks {
         let parts = message.split(separator: UInt8(ascii: " "), maxSplits: 7, omittingEmptySubsequences: false)
         guard parts.count == 8 else { return "fewer than eight space-separated parts" }
         let pri = Array(parts[0])
-        guard pri.first == UInt8(ascii: "<"), pri.count >= 5, Array(pri.suffix(2)) == [UInt8(ascii: ">"), UInt8(ascii: "1")],
+        guard pri.first == UInt8(ascii: "<"), pri.count >= 4, Array(pri.suffix(2)) == [UInt8(ascii: ">"), UInt8(ascii: "1")],
               let value = Int(String(decoding: pri[1..<(pri.count - 2)], as: UTF8.self)), (0...191).contains(value)
         else { return "PRI and version are not <0-191>1" }
         let time = String(decoding: parts[1], as: UTF8.self)
