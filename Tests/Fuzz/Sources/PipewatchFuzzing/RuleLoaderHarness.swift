@@ -11,11 +11,11 @@ import PipewatchRules
 /// Checked: each problem names the file and a line within it (or 0 for the whole file); rules that load evaluate
 /// without trapping; their alerts stay well-framed in every format whatever the rule's title, id or tags.
 public enum RuleLoaderHarness {
-    nonisolated(unsafe) static let directory: String = {
+    static let directory: String = {
         let directory = NSTemporaryDirectory() + "pipewatch-fuzz-rules-\(getpid())"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "pipewatch-fuzz-rules-\(getpid())") }
-        FileManager.default.createFile(atPath: directory + "/events.ndjson", contents: Data(SampleRecords.ndjson.utf8))
+        _ = FileManager.default.createFile(atPath: directory + "/events.ndjson", contents: Data(SampleRecords.ndjson.utf8))
         return directory
     }()
 
