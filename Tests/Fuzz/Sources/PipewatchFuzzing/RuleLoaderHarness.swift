@@ -25,8 +25,18 @@ public enum RuleLoaderHarness {
         let file = directory + "/rule.yml"
         guard FileManager.default.createFile(atPath: file, contents: Data(data)) else { fatalError("cannot write \(file)") }
         let ruleSet = RuleSet(paths: [file])
-        // libyaml marks a syntax error found at the end of the input on the line after the last one.
-        let lines = data.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
+        // Lines as libyaml counts them (LF, CR LF, a lone CR, NEL, LS and PS end a line); it marks a syntax error
+        // found at the end of the input on the line after the last one.
+        var lines = 1
+        for index in data.indices {
+            let byte = data[index], next = index + 1 < data.count ? data[index + 1] : 0
+            let afterNext = index + 2 < data.count ? data[index + 2] : 0
+            if byte == 0x0A || (byte == 0x0D && next != 0x0A) || (byte == 0xC2 && next == 0x85)
+                || (byte == 0xE2 && next == 0x80 && (afterNext == 0xA8 || afterNext == 0xA9))
+            {
+                lines += 1
+            }
+        }
         for problem in ruleSet.problems + ruleSet.warnings + ruleSet.skipped {
             invariant(problem.file == file, "problem names \(problem.file), not the rule file: \(problem)")
             invariant((0...lines + 1).contains(problem.line), "problem on line \(problem.line) of \(lines): \(problem)")

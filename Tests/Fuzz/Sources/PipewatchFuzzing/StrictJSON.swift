@@ -8,9 +8,10 @@ public enum StrictJSON {
         public var description: String { "invalid JSON at byte \(offset): \(reason)" }
     }
 
-    /// Nil when `bytes` is exactly one JSON value (with optional whitespace around it).
-    public static func problem(_ bytes: [UInt8]) -> Problem? {
-        var scanner = Scanner(bytes: bytes)
+    /// Nil when `bytes` is exactly one JSON value (with optional whitespace around it) nested at most `maxDepth`
+    /// containers deep (the bound keeps this recursive scanner within the thread's stack).
+    public static func problem(_ bytes: [UInt8], maxDepth: Int = 1024) -> Problem? {
+        var scanner = Scanner(bytes: bytes, maxDepth: maxDepth)
         do {
             scanner.whitespace()
             try scanner.value(depth: 0)
@@ -40,9 +41,13 @@ public enum StrictJSON {
 
     struct Scanner {
         let bytes: [UInt8]
+        let maxDepth: Int
         var i = 0
 
-        init(bytes: [UInt8]) { self.bytes = bytes }
+        init(bytes: [UInt8], maxDepth: Int) {
+            self.bytes = bytes
+            self.maxDepth = maxDepth
+        }
 
         var current: UInt8? { i < bytes.count ? bytes[i] : nil }
 
@@ -58,9 +63,9 @@ public enum StrictJSON {
         }
 
         mutating func value(depth: Int) throws {
-            guard depth < 10_000 else { throw Problem(offset: i, reason: "nested too deep") }
             switch current {
             case UInt8(ascii: "{"):
+                guard depth < maxDepth else { throw Problem(offset: i, reason: "nested too deep") }
                 i += 1
                 whitespace()
                 if current == UInt8(ascii: "}") { i += 1; return }
@@ -78,6 +83,7 @@ public enum StrictJSON {
                     return
                 }
             case UInt8(ascii: "["):
+                guard depth < maxDepth else { throw Problem(offset: i, reason: "nested too deep") }
                 i += 1
                 whitespace()
                 if current == UInt8(ascii: "]") { i += 1; return }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PipewatchInputs
+import PipewatchJSON
 import Synchronization
 
 /// Harness 3: one MLflow webhook request (headers and body) through the receiver's verification and decoding,
@@ -93,7 +94,8 @@ public enum WebhookHarness {
             invariant(undecodable == body, "an undecodable body was not handed over as received")
             invariant(!reason.isEmpty, "undecodable without a reason")
             let trimmed = body.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
-            if StrictJSON.problem(body) == nil, trimmed.first == UInt8(ascii: "{"), !body.contains(subsequence: Array("_delivery".utf8)) {
+            // Deeper than the parser's documented bound is refused like any body that is not JSON.
+            if StrictJSON.problem(body, maxDepth: JSONParser.maxDepth) == nil, trimmed.first == UInt8(ascii: "{"), !body.contains(subsequence: Array("_delivery".utf8)) {
                 invariant(false, "a JSON object body was dead-lettered: \(reason)")
             }
         }
