@@ -31,7 +31,7 @@ run: deps
 # One test at a time: many tests block a thread for seconds (Kafka groups, receivers, subprocesses), and run in
 # parallel they would hold every thread of Swift's cooperative pool that the async HTTP tests' clients need.
 # The log is kept so that a failed run ends with the failed tests and their expectations, not just the count.
-test: deps mlflow ocsf
+test: deps mlflow ocsf fuzz-smoke
 	swift build --build-tests
 	@set -o pipefail; swift test --skip-build --no-parallel 2>&1 | tee .build/test.log || { \
 		echo "failed tests and expectations:"; grep -E '✘|recorded an issue|Expectation failed' .build/test.log | head -40; \
@@ -64,6 +64,19 @@ $(OCSF_STAMP):
 	python3 -m venv $(OCSF_VENV)
 	$(OCSF_VENV)/bin/pip install -q --disable-pip-version-check $(OCSF_PACKAGES)
 	touch $@
+
+# The libFuzzer harnesses (Tests/Fuzz/README.md), built with -sanitize=fuzzer,address under .build-fuzz/.
+# fuzz-smoke replays each committed corpus and mutates it briefly, so a regression fails `make test`;
+# `make fuzz` fuzzes each harness for FUZZ_SECONDS (default 1800), HARNESSES to choose (records rules webhook formatters).
+FUZZ_SECONDS ?= 1800
+HARNESSES ?=
+.PHONY: fuzz fuzz-smoke
+
+fuzz-smoke: deps
+	Tests/Fuzz/run smoke
+
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/Fuzz/run fuzz $(HARNESSES)
 
 bench: deps
 	@dpkg-query -W -f='$${Status}' libsimdjson-dev 2>/dev/null | grep -q "ok installed" || \

@@ -111,6 +111,18 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "bench/Sources/pipewatch-bench"),
 
+        // The libFuzzer harnesses (Tests/Fuzz/README.md): Tests/Fuzz/run builds them with -sanitize=fuzzer,address
+        // in a build folder of their own; in an ordinary build each replays the inputs it is given.
+        .target(name: "PipewatchFuzzing", dependencies: [
+            "PipewatchJSON", "PipewatchEvents", "PipewatchRules", "PipewatchOutput", "PipewatchInputs", "PipewatchPipeline",
+            "CZlib", "CZstd", .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Tests/Fuzz/Sources/PipewatchFuzzing"),
+        .executableTarget(name: "fuzz-records", dependencies: ["PipewatchFuzzing"], path: "Tests/Fuzz/Sources/fuzz-records"),
+        .executableTarget(name: "fuzz-rules", dependencies: ["PipewatchFuzzing"], path: "Tests/Fuzz/Sources/fuzz-rules"),
+        .executableTarget(name: "fuzz-webhook", dependencies: ["PipewatchFuzzing"], path: "Tests/Fuzz/Sources/fuzz-webhook"),
+        .executableTarget(
+            name: "fuzz-formatters", dependencies: ["PipewatchFuzzing"], path: "Tests/Fuzz/Sources/fuzz-formatters"),
+
         .testTarget(name: "PipewatchJSONTests", dependencies: ["PipewatchJSON"]),
         .testTarget(name: "PipewatchDetectorsTests", dependencies: [
             "PipewatchDetectors", "PipewatchInputs", "PipewatchPipeline", "PipewatchRules", "PipewatchOutput", "PipewatchEvents",

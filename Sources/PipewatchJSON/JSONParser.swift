@@ -69,8 +69,9 @@ public enum JSONParser {
     public static func parse(
         _ base: UnsafePointer<UInt8>, from start: Int, to end: Int, into tape: JSONTape
     ) throws(JSONError) -> UInt32 {
-        // Every node takes at least two bytes of input ("1," or "[]"), so this bounds the tape's growth.
-        tape.reserve(additional: (end - start) / 2 + 2)
+        // Every node of valid JSON takes at least two bytes ("1," or "[]"), but input that fails can first open up
+        // to maxDepth containers at one byte each ("[[[["): room for those too, or the parser writes past the tape.
+        tape.reserve(additional: (end - start + maxDepth) / 2 + 4)
         let nodes = tape.nodes
         let stack = tape.stack
         let first = tape.count

@@ -155,6 +155,19 @@ func parseError(_ text: String) -> JSONError? {
         #expect(parseError(fine) == nil)
     }
 
+    /// Input that fails can write a node per byte first ("[[[[…" opens a container per byte): the tape must have
+    /// room for every one, or the parser writes past it (a webhook body of 400 "[" did, found by fuzz-webhook).
+    @Test func unterminatedContainersStayWithinTheTape() throws {
+        for opened in [100, 300, 500, JSONParser.maxDepth] {
+            let tape = JSONTape(capacity: 16)
+            let bytes = [UInt8](repeating: UInt8(ascii: "["), count: opened)
+            bytes.withUnsafeBufferPointer { buffer in
+                #expect(throws: JSONError.self) { try JSONParser.parse(buffer.baseAddress!, from: 0, to: buffer.count, into: tape) }
+            }
+            #expect(tape.capacity >= opened, "\(opened) containers opened in a tape of \(tape.capacity) nodes")
+        }
+    }
+
     @Test func failedParseLeavesTheTapeAsItWas() throws {
         let tape = JSONTape(capacity: 16)
         let good = Array(#"{"a":[1,2,3]}"#.utf8)

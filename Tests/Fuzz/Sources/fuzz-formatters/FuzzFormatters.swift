@@ -1,0 +1,6 @@
+import PipewatchFuzzing
+
+@main
+enum FuzzFormatters {
+    static func main() { FuzzDriver.main(FormatterHarness.run) }
+}

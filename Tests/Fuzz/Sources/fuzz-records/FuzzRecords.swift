@@ -1,0 +1,6 @@
+import PipewatchFuzzing
+
+@main
+enum FuzzRecords {
+    static func main() { FuzzDriver.main(RecordsHarness.run) }
+}

@@ -1,0 +1,6 @@
+import PipewatchFuzzing
+
+@main
+enum FuzzRules {
+    static func main() { FuzzDriver.main(RuleLoaderHarness.run) }
+}

@@ -1,0 +1,6 @@
+import PipewatchFuzzing
+
+@main
+enum FuzzWebhook {
+    static func main() { FuzzDriver.main(WebhookHarness.run) }
+}
