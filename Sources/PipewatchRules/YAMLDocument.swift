@@ -158,11 +158,32 @@ public enum YAMLReader {
         do {
             var sequence = try Yams.compose_all(yaml: text)
             while let node = sequence.next() { documents.append(try YAMLNode(node)) }
-            if let error = sequence.error { return (documents, describe(error)) }
+            if let error = sequence.error { return (documents, onALine(describe(error), of: text)) }
         } catch {
-            return (documents, describe(error))
+            return (documents, onALine(describe(error), of: text))
         }
         return (documents, nil)
+    }
+
+    /// libyaml marks an error at the end of the input on the line after the last one (past a final line break, or
+    /// past a last line without one): name the last line that has text instead, so `file:line` points into the file.
+    static func onALine(_ error: YAMLSyntaxError, of text: String) -> YAMLSyntaxError {
+        var last = 0, line = 1, previousCR = false
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n":
+                if !previousCR { line += 1 }
+            case "\r", "\u{85}", "\u{2028}", "\u{2029}":
+                line += 1
+            case " ", "\t", "\u{FEFF}":
+                break
+            default:
+                last = line
+            }
+            previousCR = scalar == "\r"
+        }
+        guard last > 0, error.line > last else { return error }
+        return YAMLSyntaxError(line: last, reason: error.reason)
     }
 
     /// The text of a YAML file: at most `limits.fileBytes` are read, and a file that is larger, unreadable or not

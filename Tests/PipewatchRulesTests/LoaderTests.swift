@@ -135,6 +135,21 @@ import Testing
         #expect((problems.first?.line ?? 0) >= 4)
     }
 
+    /// libyaml marks an error at the end of the input on the line after the last one; the problem names a line of
+    /// the file (found by fuzzing: `rule.yml:33` for a 32-line file).
+    @Test func aSyntaxErrorAtTheEndOfTheFileNamesItsLastLine() {
+        for (yaml, last) in [
+            ("title: x\nlogsource:\n    product: aws\n    serssv", 4),  // no final line break
+            ("title: x\ndetection:\n    selection: [unclosed\n", 3),
+            ("title: x\ndetection:\n    selection: 'unclosed\n\n\n", 3),  // blank lines after it
+            ("title: x\r\ndetection:\r\n    selection: {a: b\r\n", 3),  // CR LF line breaks
+        ] {
+            let problems = RuleSet(yaml: yaml, file: "end.yml").problems
+            #expect(problems.count == 1, "\(problems)")
+            #expect(problems.first?.line == last, "\(problems)")
+        }
+    }
+
     @Test func duplicateKeysAreReported() {
         let yaml = "title: x\ntitle: y\nlogsource: {product: aws, service: cloudtrail}\ndetection: {s: {eventName: A}, condition: s}\n"
         let problems = RuleSet(yaml: yaml, file: "dup.yml").problems

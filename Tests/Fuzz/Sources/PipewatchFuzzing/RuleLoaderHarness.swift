@@ -25,8 +25,8 @@ public enum RuleLoaderHarness {
         let file = directory + "/rule.yml"
         guard FileManager.default.createFile(atPath: file, contents: Data(data)) else { fatalError("cannot write \(file)") }
         let ruleSet = RuleSet(paths: [file])
-        // Lines as libyaml counts them (LF, CR LF, a lone CR, NEL, LS and PS end a line); it marks a syntax error
-        // found at the end of the input on the line after the last one.
+        // Lines as libyaml counts them (LF, CR LF, a lone CR, NEL, LS and PS end a line); a syntax error found at the
+        // end of the input names the last line with text, never the one after.
         var lines = 1
         for index in data.indices {
             let byte = data[index], next = index + 1 < data.count ? data[index + 1] : 0
@@ -39,7 +39,7 @@ public enum RuleLoaderHarness {
         }
         for problem in ruleSet.problems + ruleSet.warnings + ruleSet.skipped {
             invariant(problem.file == file, "problem names \(problem.file), not the rule file: \(problem)")
-            invariant((0...lines + 1).contains(problem.line), "problem on line \(problem.line) of \(lines): \(problem)")
+            invariant((0...lines).contains(problem.line), "problem on line \(problem.line) of \(lines): \(problem)")
             invariant(!problem.reason.isEmpty, "problem without a reason on line \(problem.line)")
         }
         guard !ruleSet.rules.isEmpty else { return }
