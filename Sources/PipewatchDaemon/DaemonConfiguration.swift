@@ -139,11 +139,16 @@ public struct DaemonConfiguration: Sendable {
 
     /// Reads and checks the file; throws `DaemonConfigurationError` listing every problem found.
     public static func load(path: String) throws -> DaemonConfiguration {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DaemonConfigurationError(problems: ["\(path): cannot read the configuration file"])
+        // Read as rule files are: at most the YAML size limit, and UTF-8 or refused with the line of the first bad byte.
+        let text: String
+        do {
+            text = try YAMLReader.text(ofFile: path)
+        } catch {
+            let reason = error.line == 0 && error.reason.hasPrefix("cannot read") ? "cannot read the configuration file" : error.reason
+            throw DaemonConfigurationError(problems: ["\(path)\(error.line > 0 ? ":\(error.line)" : ""): \(reason)"])
         }
         var reader = Reader(file: path, directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
-        let (documents, syntaxError) = YAMLReader.documents(String(decoding: data, as: UTF8.self))
+        let (documents, syntaxError) = YAMLReader.documents(text)
         if let syntaxError { throw DaemonConfigurationError(problems: ["\(path):\(syntaxError.line): \(syntaxError.reason)"]) }
         guard documents.count == 1, let root = documents.first, root.mapping != nil else {
             throw DaemonConfigurationError(problems: ["\(path):1: the configuration must be one YAML map"])

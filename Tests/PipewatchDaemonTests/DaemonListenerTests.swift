@@ -205,3 +205,49 @@ import Glibc
         #expect(problems.first?.hasSuffix(":5: metrics.listen must differ from webhook.listen: /healthz and /metrics have a listener of their own, so that a flood of webhook connections cannot starve them") == true, "\(problems)")
     }
 }
+
+/// The daemon's configuration file is read as rule files are: bounded in size, UTF-8, aliases limited.
+@Suite struct ConfigurationFileLimitTests {
+    func problems(_ data: Data) throws -> [String] {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("pipewatch.yaml")
+        try data.write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try DaemonConfiguration.load(path: path)
+            return []
+        } catch let error as DaemonConfigurationError {
+            return error.problems.map { $0.replacingOccurrences(of: path, with: "pipewatch.yaml") }
+        }
+    }
+
+    @Test func aFileLargerThanTheYAMLLimitIsRefusedUnread() throws {
+        // A valid configuration followed by a 2 MiB comment.
+        let yaml = ListenerConfigurationTests.base.replacingOccurrences(of: "METRICS", with: "")
+            + "\n#" + String(repeating: "x", count: 2 << 20) + "\n"
+        #expect(try problems(Data(yaml.utf8)) == ["pipewatch.yaml: larger than 1048576 bytes, the limit for a YAML file"])
+    }
+
+    @Test func invalidUTF8IsRefusedWithItsLineAndColumn() throws {
+        var data = Data("inputs:\n  webhook:\n    listen: 127.0.0.1:8080\n    secrets: [wh".utf8)
+        data.append(contentsOf: [0xFF, 0xFE])
+        data.append(contentsOf: Array("sec]\nrules: [rules/]\n".utf8))
+        #expect(try problems(data) == ["pipewatch.yaml:4: not UTF-8 text: invalid byte 0xFF at column 17"])
+    }
+
+    @Test func anAliasBombIsRefusedAtItsLine() throws {
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1...9 { lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]") }
+        let found = try problems(Data((lines.joined(separator: "\n") + "\n").utf8))
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("pipewatch.yaml:") == true && found.first?.contains("250000") == true, "\(found)")
+    }
+
+    @Test func aMissingFileSaysSo() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("absent.yaml")
+        #expect(throws: DaemonConfigurationError.self) { try DaemonConfiguration.load(path: path) }
+        do { _ = try DaemonConfiguration.load(path: path) } catch let error as DaemonConfigurationError {
+            #expect(error.problems == ["\(path): cannot read the configuration file"])
+        }
+    }
+}
