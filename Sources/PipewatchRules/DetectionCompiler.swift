@@ -573,27 +573,42 @@ struct DetectionCompiler {
     }
 
     private mutating func regexTests(_ values: [YAMLNode], _ modifiers: ParsedModifiers, key: String) -> [ValueTest]? {
-        var patterns: [HyperscanPattern] = []
-        for value in values {
-            let expression = value.text ?? ""
-            let pattern = HyperscanPattern(
-                expression: expression, flags: modifiers.regexFlags | UInt32(HS_FLAG_UTF8) | UInt32(HS_FLAG_ALLOWEMPTY))
-            // Compiled alone first, so that a refusal names its pattern.
-            do {
-                _ = try HyperscanDatabase.compile([pattern])
-            } catch {
-                problem(value.line, "regular expression '\(expression)' is refused: \(error.message) (in '\(key)'; Pipewatch matches regular expressions with Hyperscan, which has no backreferences or lookaround)")
-                return nil
+        let patterns = values.map { value in
+            HyperscanPattern(
+                expression: value.text ?? "", flags: modifiers.regexFlags | UInt32(HS_FLAG_UTF8) | UInt32(HS_FLAG_ALLOWEMPTY))
+        }
+        // Each pattern is compiled once (a large alternation takes Hyperscan a second or more): a refusal names its
+        // pattern from Hyperscan's error, or, when the error names none, from compiling the patterns alone.
+        func refuse(_ error: HyperscanError, among group: [Int]) {
+            var index = error.pattern.map { group[$0] }
+            var message = error.message
+            if index == nil {
+                for k in group {
+                    do { _ = try HyperscanDatabase.compile([patterns[k]]) } catch { index = k; message = error.message; break }
+                }
             }
-            patterns.append(pattern)
+            if let index {
+                problem(values[index].line, "regular expression '\(patterns[index].expression)' is refused: \(message) (in '\(key)'; Pipewatch matches regular expressions with Hyperscan, which has no backreferences or lookaround)")
+            } else {
+                problem(values[0].line, "regular expressions of '\(key)' cannot be compiled together: \(message)")
+            }
+        }
+        if modifiers.requireAll {
+            var tests: [ValueTest] = []
+            for k in patterns.indices {
+                do {
+                    tests.append(StringTest(try StringMatcher(regularExpressions: [patterns[k]])))
+                } catch {
+                    refuse(error, among: [k])
+                    return nil
+                }
+            }
+            return tests
         }
         do {
-            if modifiers.requireAll {
-                return try patterns.map { pattern throws(HyperscanError) in StringTest(try StringMatcher(regularExpressions: [pattern])) }
-            }
             return [StringTest(try StringMatcher(regularExpressions: patterns))]
         } catch {
-            problem(values[0].line, "regular expressions of '\(key)' cannot be compiled together: \(error.message)")
+            refuse(error, among: Array(patterns.indices))
             return nil
         }
     }

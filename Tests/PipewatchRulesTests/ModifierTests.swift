@@ -198,6 +198,16 @@ private func encodeBase64(_ bytes: [UInt8]) -> String { Data(bytes).base64Encode
         #expect(ruleProblems(selection("probe|re|contains: 'abc'")).first?.reason.contains("cannot be combined") == true)
     }
 
+    @Test func aRefusedRegexInAListIsNamedByItsOwnLine() {
+        // Compiled together with the valid ones: the refusal still names the one Hyperscan refused, and its line.
+        for modifiers in ["re", "re|all"] {
+            let problems = ruleProblems("selection:\n    probe|\(modifiers):\n        - '^ok$'\n        - 'fine.*'\n        - '(b)\\1'\ncondition: selection")
+            #expect(problems.count == 1, "\(modifiers): \(problems)")
+            #expect(problems.first?.line == 10, "\(modifiers): \(problems)")
+            #expect(problems.first?.reason.contains("regular expression '(b)\\1' is refused") == true, "\(modifiers): \(problems)")
+        }
+    }
+
     @Test func regexRefusedByHyperscanRefusesTheRule() {
         let backreference = ruleProblems(selection(#"probe|re: '(a)\1'"#))
         #expect(backreference.count == 1)
