@@ -55,6 +55,7 @@ final class ChunkWorkers: @unchecked Sendable {
     private var nextToTake = 0
     private var readerDone = false
     private var cancelled = false
+    /// Worker threads not finished yet.
     private var running = 0
 
     private let reader: RecordReader
@@ -63,21 +64,21 @@ final class ChunkWorkers: @unchecked Sendable {
 
     struct Cancelled: Error {}
 
-    /// Starts the threads. `reader` belongs to the reader thread until `stop()` returned.
+    /// Starts the threads. `reader` belongs to the reader thread from now on.
     init(reader: RecordReader, files: [String], threads: Int, plan: MatchPlan?, jobs: Int) {
         self.reader = reader
         self.files = files
         self.plan = plan
         self.jobs = max(jobs, 1)
         bufferSize = reader.capacity
-        start { $0.readAll() }
-        for _ in 0..<max(threads, 1) { start { $0.work() } }
+        Thread { [self] in readAll() }.start()
+        for _ in 0..<max(threads, 1) { startWorker() }
     }
 
-    private func start(_ body: @escaping @Sendable (ChunkWorkers) -> Void) {
+    private func startWorker() {
         lock.withLock { running += 1 }
         let thread = Thread { [self] in
-            body(self)
+            work()
             lock.withLock {
                 running -= 1
                 lock.broadcast()
@@ -205,7 +206,8 @@ final class ChunkWorkers: @unchecked Sendable {
         }
     }
 
-    /// Stops the threads (after `.end`, or early) and waits for them, so the reader is the caller's again.
+    /// Stops the threads (after `.end`, or early) and waits for the workers. The reader thread ends at its next chunk
+    /// (not waited for: stdin may not send one for a long time); it touches nothing the caller still uses.
     func stop() {
         lock.lock()
         cancelled = true

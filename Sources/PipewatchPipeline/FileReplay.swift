@@ -75,8 +75,9 @@ public final class FileReplay {
         _ files: [String], _ plan: MatchPlan?, _ stats: inout RunStatistics,
         _ onChunk: (EventDecoder, RecordChunk, ChunkMatches?) throws -> Void
     ) throws {
-        reader.onProgress = nil
-        let workers = ChunkWorkers(reader: reader, files: files, threads: threads, plan: plan, jobs: chunksInFlight)
+        // A reader of its own, as large as this one grew: its thread may outlive the run (blocked on stdin).
+        let ownReader = RecordReader(bufferSize: reader.capacity, maxRecordBytes: reader.maxRecordBytes)
+        let workers = ChunkWorkers(reader: ownReader, files: files, threads: threads, plan: plan, jobs: chunksInFlight)
         defer { workers.stop() }
         var bytesBefore: Int64 = 0
         while true {

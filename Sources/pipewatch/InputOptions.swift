@@ -25,7 +25,7 @@ struct InputOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Threads that parse, normalize and match records (default: the machine's cores); the output is the same for every number.",
-        discussion: "With N > 1, one more thread reads and frames the inputs and up to 2N+1 chunks are in flight, each holding its read buffer (4 MiB, or the largest record, up to --max-record-bytes) and its decoded events (about 4 MiB more): about 8 MiB per chunk, 16 MiB per thread."))
+        discussion: "With N > 1, one more thread reads and frames the inputs and up to 2N+1 chunks are in flight, each holding its read buffer (4 MiB, or the largest record, up to --max-record-bytes) and its decoded events (about 7 MiB more for CloudTrail): about 11 MiB per chunk, 22 MiB per thread."))
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
