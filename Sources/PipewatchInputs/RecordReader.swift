@@ -36,8 +36,9 @@ public struct InputSummary: Sendable {
 /// input is damaged, every record read before the damage is framed, and a record the damage cut is truncated.
 public final class RecordReader {
     public let maxRecordBytes: Int
-    private var buffer: UnsafeMutablePointer<UInt8>
-    /// Current buffer size: the initial size unless a record needed more.
+    private var buffer: ChunkBuffer
+    /// Current buffer size: the initial size unless a record needed more. Every buffer the reader reads into is
+    /// at least this large, so chunks end where they would in one buffer, whoever receives them.
     public private(set) var capacity: Int
     /// Called with the bytes processed so far, about every buffer, for progress reporting.
     public var onProgress: ((Int64) -> Void)?
@@ -45,13 +46,27 @@ public final class RecordReader {
     public init(bufferSize: Int = 4 << 20, maxRecordBytes: Int = 16 << 20) {
         self.maxRecordBytes = maxRecordBytes
         capacity = bufferSize
-        buffer = .allocate(capacity: bufferSize)
+        buffer = ChunkBuffer(capacity: bufferSize)
     }
-
-    deinit { buffer.deallocate() }
 
     /// Reads `path` ("-" for stdin) to its end, calling `body` with each chunk of records.
     public func read(_ path: String, _ body: (RecordChunk) throws -> Void) rethrows -> InputSummary {
+        try read(path, handsOff: false, nextBuffer: { buffer }) { chunk, _, _ in try body(chunk) }
+    }
+
+    /// Reads `path` like `read(_:_:)`, but hands each chunk off with the buffer holding it: `handOff` gets the chunk,
+    /// its buffer (now the receiver's, until it gives it back to whoever serves `nextBuffer`) and the bytes read from
+    /// the file so far; the reader goes on in the buffer `nextBuffer` gave it just before (the part of a record the
+    /// chunk did not end copied over). The chunks are the ones `read(_:_:)` makes.
+    public func read(
+        _ path: String, nextBuffer: () throws -> ChunkBuffer, handOff: (RecordChunk, ChunkBuffer, Int64) throws -> Void
+    ) rethrows -> InputSummary {
+        try read(path, handsOff: true, nextBuffer: nextBuffer, handOff)
+    }
+
+    private func read(
+        _ path: String, handsOff: Bool, nextBuffer: () throws -> ChunkBuffer, _ body: (RecordChunk, ChunkBuffer, Int64) throws -> Void
+    ) rethrows -> InputSummary {
         var summary = InputSummary(input: path)
         let source: ByteSource
         do {
@@ -69,7 +84,7 @@ public final class RecordReader {
             if filled == capacity { grow() }
             var isFinal = false
             do {
-                let n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer + filled, count: capacity - filled))
+                let n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer.bytes + filled, count: capacity - filled))
                 if n == 0 { isFinal = true }
                 filled += n
                 summary.bytes += Int64(n)
@@ -82,17 +97,26 @@ public final class RecordReader {
             if !isFinal && filled < capacity / 2 && path != "-" { continue }
             records.removeAll(keepingCapacity: true)
             let consumed = framer.frame(
-                buffer, count: filled, isFinal: isFinal, endedByError: summary.error != nil, into: &records)
+                buffer.bytes, count: filled, isFinal: isFinal, endedByError: summary.error != nil, into: &records)
             summary.framing = framer.framing
             summary.records += records.count
-            if !records.isEmpty {
-                try body(RecordChunk(input: path, bytes: buffer, records: records, framing: framer.framing))
-            }
-            if consumed < filled {
-                (buffer).update(from: buffer + consumed, count: filled - consumed)
+            summary.storedBytes = source.bytesConsumed
+            if handsOff && !records.isEmpty {
+                let full = buffer
+                let next = try nextBuffer()
+                if next.capacity < capacity { next.resize(to: capacity, keeping: 0) }
+                (next.bytes).update(from: full.bytes + consumed, count: filled - consumed)
+                buffer = next
+                try body(RecordChunk(input: path, bytes: full.bytes, records: records, framing: framer.framing), full, summary.storedBytes)
+            } else {
+                if !records.isEmpty {
+                    try body(RecordChunk(input: path, bytes: buffer.bytes, records: records, framing: framer.framing), buffer, summary.storedBytes)
+                }
+                if consumed < filled {
+                    (buffer.bytes).update(from: buffer.bytes + consumed, count: filled - consumed)
+                }
             }
             filled -= consumed
-            summary.storedBytes = source.bytesConsumed
             onProgress?(summary.storedBytes)
             finished = isFinal
         }
@@ -104,10 +128,7 @@ public final class RecordReader {
     private func grow() {
         let bound = maxRecordBytes + 2
         let newCapacity = capacity < bound ? min(capacity * 2, bound) : capacity * 2
-        let newBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-        newBuffer.update(from: buffer, count: capacity)
-        buffer.deallocate()
-        buffer = newBuffer
+        buffer.resize(to: newCapacity, keeping: capacity)
         capacity = newCapacity
     }
 }

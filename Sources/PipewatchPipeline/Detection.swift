@@ -10,13 +10,13 @@ public final class Detection {
     public let ruleSet: RuleSet
     private let evaluator: RuleEvaluator
     /// What alerts say about each rule, made once per rule rather than once per alert.
-    private let alertRules: [AlertRule]
+    let alertRules: [AlertRule]
     /// Alerts raised per rule (index = rule index), stand-alone matches only.
-    public private(set) var alertsPerRule: [Int]
+    public internal(set) var alertsPerRule: [Int]
     /// The stateful stage (nil when the rules have no correlation, detector or tuning).
     public let detectors: DetectorStage?
-    private let plain: [Bool]
-    private let consumed: [Bool]
+    let plain: [Bool]
+    let consumed: [Bool]
 
     public init(ruleSet: RuleSet, detectorOptions: DetectorOptions = DetectorOptions()) {
         self.ruleSet = ruleSet

@@ -100,7 +100,8 @@ public final class DetectorReplay {
     public func run(_ paths: [String], handle: (Alert) throws -> Void, afterChunk: () throws -> Void) throws -> RunStatistics? {
         var recordsAtCheckpoint = position?.records ?? 0
         do {
-            return try replay.run(inputs(paths)) { decoder, chunk in
+            let plan = replay.threads > 1 ? detection.matchPlan : nil
+            return try replay.run(inputs(paths), matching: plan) { decoder, chunk, matches in
                 let resumeOffset = resumedFrom.flatMap { $0.file == chunk.input ? $0.offset : nil }
                 var first = 0
                 if let resumeOffset {
@@ -112,7 +113,12 @@ public final class DetectorReplay {
                     end = first + max(0, maxRecords - total)
                 }
                 let window = first..<end
-                try detection.evaluate(decoder, skip: window == 0..<chunk.records.count ? nil : { !window.contains(Int(decoder.eventRecords[$0])) }, handle)
+                let skip: ((Int) -> Bool)? = window == 0..<chunk.records.count ? nil : { !window.contains(Int(decoder.eventRecords[$0])) }
+                if let matches {
+                    try detection.deliver(matches, of: decoder, skip: skip, handle)
+                } else {
+                    try detection.evaluate(decoder, skip: skip, handle)
+                }
                 processedRecords += end - first
                 let next = end < chunk.records.count
                     ? chunk.records[end].streamOffset

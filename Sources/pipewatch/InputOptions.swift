@@ -23,10 +23,16 @@ struct InputOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Show a progress line on stderr when it is a terminal.")
     var progress = true
 
+    @Option(help: ArgumentHelp(
+        "Threads that parse, normalize and match records (default: the machine's cores); the output is the same for every number.",
+        discussion: "With N > 1, one more thread reads and frames the inputs and up to 2N+1 chunks are in flight, each holding its read buffer (4 MiB, or the largest record, up to --max-record-bytes) and its decoded events (about 7 MiB more for CloudTrail): about 11 MiB per chunk, 22 MiB per thread."))
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
     func validate() throws {
         guard (1024...(1 << 30)).contains(maxRecordBytes) else {
             throw ValidationError("--max-record-bytes must be between 1024 and 1073741824 (1 GiB)")
         }
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256") }
     }
 
     func makeDeadLetter() throws -> DeadLetterOutput {

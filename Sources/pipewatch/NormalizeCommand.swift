@@ -29,7 +29,8 @@ struct NormalizeCommand: ParsableCommand {
         let wanted = Set(source.compactMap(EventSource.init(name:)))
         let output = OutputFile.standardOutput()
         let replay = FileReplay(
-            deadLetter: try input.makeDeadLetter(), showProgress: input.showProgress, maxRecordBytes: input.maxRecordBytes)
+            deadLetter: try input.makeDeadLetter(), showProgress: input.showProgress, maxRecordBytes: input.maxRecordBytes,
+            threads: input.threads)
         var writer = JSONWriter(capacity: 1 << 20)
         let stats = try replay.run(input.inputs) { decoder, _ in
             writer.reset()

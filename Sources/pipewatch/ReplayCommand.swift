@@ -152,7 +152,8 @@ struct ReplayCommand: ParsableCommand {
                 + (declared == nil ? "found in the inputs; --sources to name them)" : "--sources)")])
         }
         let replay = FileReplay(
-            deadLetter: try input.makeDeadLetter(), showProgress: input.showProgress, maxRecordBytes: input.maxRecordBytes)
+            deadLetter: try input.makeDeadLetter(), showProgress: input.showProgress, maxRecordBytes: input.maxRecordBytes,
+            threads: input.threads)
         replay.progress?.showsAlerts = true
         let report = reportPath.map { ReplayReport(path: $0, inputs: input.inputs) }
         replay.observeEvents = report.map { report in { report.observe($0) } }
