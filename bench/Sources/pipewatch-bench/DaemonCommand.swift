@@ -108,6 +108,7 @@ struct DaemonCommand: ParsableCommand {
         var lastSize: Int64 = 0
         var records = 0
         var allRecordsAt: UInt64?
+        var firstRecordsAt: UInt64?
         var lastPoll: UInt64 = 0
         while daemon.isRunning {
             let now = DispatchTime.now().uptimeNanoseconds
@@ -121,6 +122,7 @@ struct DaemonCommand: ParsableCommand {
                 lastPoll = now
                 if let counted = Self.recordsTotal(port: metricsPort) {
                     records = counted
+                    if records > 0 && firstRecordsAt == nil { firstRecordsAt = now }
                     if records >= messages.count && allRecordsAt == nil { allRecordsAt = now }
                 }
             }
@@ -136,8 +138,18 @@ struct DaemonCommand: ParsableCommand {
         guard !daemon.isRunning || records >= messages.count else {
             throw ValidationError("pipewatch run exited with status \(daemon.terminationStatus); see \(workdir)/daemon.log")
         }
+        let cpu = Self.cpuSeconds(of: daemon.processIdentifier)
         daemon.terminate()
         daemon.waitUntilExit()
+        if let firstRecordsAt, let allRecordsAt, allRecordsAt > firstRecordsAt {
+            let span = Double(allRecordsAt - firstRecordsAt) / 1e9
+            printLine(String(
+                format: "daemon: record counter from first records to all %d: %.2f s: %.0f records/s (the counter is published twice a second)",
+                messages.count, span, Double(messages.count) / span))
+        }
+        if let cpu {
+            printLine(String(format: "daemon: %.2f s of CPU in all (start, group join, waiting included): %.0f records per CPU second", cpu, Double(messages.count) / cpu))
+        }
         let alertCount = try Self.lines(of: alerts).count
         guard let firstGrowth else { throw ValidationError("no alert was written to \(alerts)") }
         let span = Double(lastGrowth - firstGrowth) / 1e9
@@ -145,6 +157,16 @@ struct DaemonCommand: ParsableCommand {
             format: "daemon: %d records counted, %d alerts in the file; first to last alert write %.2f s: %.0f records/s, %.0f MB/s (%.2f s from start, group join included)",
             records, alertCount, span, Double(messages.count) / span, Double(bytes) / 1e6 / span,
             Double(lastGrowth - started) / 1e9))
+    }
+
+    /// User + system CPU seconds of a running process, from /proc (Linux), or nil.
+    static func cpuSeconds(of pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the command name: state is field 3, utime 14 and stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
