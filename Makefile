@@ -78,7 +78,14 @@ fuzz-smoke: deps
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/Fuzz/run fuzz $(HARNESSES)
 
+# bench/run also installs Tenzir (PyPI) into a virtualenv under the ignored bench/corpus/ for its comparison.
+BENCH_PACKAGES := libsimdjson-dev g++ zstd time
 bench: deps
-	@dpkg-query -W -f='$${Status}' libsimdjson-dev 2>/dev/null | grep -q "ok installed" || \
-		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libsimdjson-dev g++; }
+	@missing=""; \
+	for package in $(BENCH_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
 	bench/run

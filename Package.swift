@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "pipewatch-bench",
             dependencies: ["PipewatchInputs", "PipewatchPipeline", "PipewatchOutput", "PipewatchJSON", "PipewatchEvents", "PipewatchRules",
-                           "PipewatchDetectors",
+                           "PipewatchDetectors", "CRdKafka",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "bench/Sources/pipewatch-bench"),
 
