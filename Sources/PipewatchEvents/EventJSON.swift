@@ -99,7 +99,7 @@ public enum EventJSON {
                     depth += 1
                 }
                 writer.key(quoted: leaf.key)
-                view.withField(leaf.field) { writer.string(utf8: $0) }
+                writeText(event.pointee[leaf.field], of: view, to: &writer)
             }
             while depth > 0 {
                 writer.endObject()
@@ -108,8 +108,25 @@ public enum EventJSON {
         }
         if includeRaw {
             writer.key(quoted: rawKey)
-            writer.raw(json: view.document.rawBytes(view.record))
+            // Most records arrive compact: then the bytes go out as they came, with no scan for whitespace.
+            if view.document.isCompact(view.record) {
+                writer.raw(compactJSON: view.document.rawBytes(view.record))
+            } else {
+                writer.raw(json: view.document.rawBytes(view.record))
+            }
         }
         writer.endObject()
+    }
+
+    /// A text field as a JSON string. Text the parser read from the input with no escapes in it is valid UTF-8
+    /// without quotes, backslashes or control characters (the parser checked), so it is written between quotes
+    /// as it is; other text (escaped, or composed in the arena) goes through the escaping writer.
+    @inline(__always)
+    static func writeText(_ ref: TextRef, of view: EventView, to writer: inout JSONWriter) {
+        if ref.flags & (TextRef.escaped | TextRef.inArena) == 0 {
+            writer.string(verbatim: UnsafeBufferPointer(start: view.document.bytes + Int(ref.offset), count: Int(ref.length)))
+        } else {
+            view.withText(ref) { writer.string(utf8: $0) }
+        }
     }
 }
