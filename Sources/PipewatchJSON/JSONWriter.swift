@@ -65,6 +65,13 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
+    /// `key(quoted:)` for bytes held elsewhere (a table of keys).
+    public mutating func key(quoted: UnsafeBufferPointer<UInt8>) {
+        separate()
+        out.append(contentsOf: quoted)
+        needsComma = false
+    }
+
     /// `"name":` as bytes, for `key(quoted:)`.
     public static func quotedKey(_ name: String) -> [UInt8] {
         var writer = JSONWriter(capacity: name.utf8.count + 4)
