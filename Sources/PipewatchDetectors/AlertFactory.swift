@@ -69,7 +69,7 @@ final class AlertFactory {
         writeDetector(finding, op: op, suppressed: suppressed, to: &w)
         if let eventJSON {
             w.key("event")
-            eventJSON.withUnsafeBufferPointer { w.raw(json: $0) }
+            eventJSON.withUnsafeBufferPointer { w.raw(compactJSON: $0) }  // our own compact JSON
         }
         w.endObject()
         alert.eventJSON = w.bytes

@@ -33,6 +33,29 @@ public struct JSONDocument: @unchecked Sendable {
         return rawBytes(index)
     }
 
+    /// Whether the text of the value at `index` has no whitespace between its tokens, so that it can be copied
+    /// as it is where compact JSON is wanted. Told from the tape alone: compact text is exactly its tokens, two
+    /// brackets per container and one separator before every value but the first of each container and the root;
+    /// any other byte is whitespace.
+    public func isCompact(_ index: UInt32) -> Bool {
+        let root = nodes[Int(index)]
+        var length = 0
+        var k = Int(index)
+        let end = Int(root.next)
+        while k < end {
+            let node = nodes[k]
+            switch node.kind {
+            case .string: length &+= node.byteCount &+ 3  // quotes and the separator before it
+            case .object, .array: length &+= Int(node.next) == k &+ 1 ? 3 : 2  // brackets (and the first child's place)
+            default: length &+= node.byteCount &+ 1
+            }
+            k &+= 1
+        }
+        length &-= 1  // the root has no separator before it
+        let text = root.kind == .string ? root.byteCount + 2 : root.byteCount
+        return length == text
+    }
+
     // MARK: Objects and arrays
 
     /// The value of `key` in the object at `object`, or nil (also when `object` is not an object).

@@ -71,16 +71,18 @@ public enum Severity: String, Sendable, CaseIterable {
 
 /// What an alert says about the rule that raised it.
 public struct AlertRule: Sendable, Equatable {
-    public var id: String
-    public var title: String
-    public var level: Severity
-    public var description: String?
-    public var tags: [String]
+    public var id: String { didSet { encode() } }
+    public var title: String { didSet { encode() } }
+    public var level: Severity { didSet { encode() } }
+    public var description: String? { didSet { encode() } }
+    public var tags: [String] { didSet { attacks = AttackEntry.entries(forTags: tags); encode() } }
     public var references: [String]
     public var author: String?
     public var status: String?
     /// ATT&CK entries from the tags, made once per rule rather than once per alert.
-    let attacks: [AttackEntry]
+    private(set) var attacks: [AttackEntry]
+    /// The finding's constant parts for this rule, encoded once per rule rather than once per alert.
+    public private(set) var ocsf: OCSFDetectionFinding.RuleFragments
 
     public init(
         id: String, title: String, level: Severity, description: String? = nil, tags: [String] = [],
@@ -95,7 +97,11 @@ public struct AlertRule: Sendable, Equatable {
         self.author = author
         self.status = status
         attacks = AttackEntry.entries(forTags: tags)
+        ocsf = OCSFDetectionFinding.RuleFragments.empty
+        encode()
     }
+
+    private mutating func encode() { ocsf = OCSFDetectionFinding.RuleFragments(self) }
 
     public static func == (a: AlertRule, b: AlertRule) -> Bool {
         a.id == b.id && a.title == b.title && a.level == b.level && a.description == b.description && a.tags == b.tags
@@ -118,28 +124,39 @@ public struct Alert: Sendable {
     public var timeAbsent: Bool
     public var source: EventSource
     public var outcome: Outcome
-    /// The normalized fields, indexed by `EventField.rawValue` (nil where absent).
-    public var fields: [String?]
-    /// The normalized event as JSON (with `raw`, the original record), for evidence.
+    /// The normalized fields (escapes decoded), read as bytes by the formatters.
+    public var fieldValues: AlertFields
+    /// The normalized fields as Strings, indexed by `EventField.rawValue` (nil where absent).
+    public var fields: [String?] {
+        get { fieldValues.strings }
+        set { fieldValues = AlertFields(newValue) }
+    }
+    /// The normalized event as JSON (with `raw`, the original record), for evidence. Always compact (written by
+    /// `JSONWriter`), so formatters copy it as it is.
     public var eventJSON: [UInt8]
 
     public init(rule: AlertRule, view: EventView) {
         self.rule = rule
-        let event = view.event
-        timeAbsent = !event.hasTime
-        time = timeAbsent ? Alert.now() : event.time
-        source = event.source
-        outcome = event.outcome
-        fields = EventField.allCases.map { view.string($0) }
-        var writer = JSONWriter(capacity: 2048)
+        let event = view.eventPointer
+        timeAbsent = !event.pointee.hasTime
+        time = timeAbsent ? Alert.now() : event.pointee.time
+        source = event.pointee.source
+        outcome = event.pointee.outcome
+        fieldValues = AlertFields(view: view)
+        let record = view.document.rawBytes(view.record)
+        var writer = JSONWriter(capacity: 1024 + record.count)
         EventJSON.write(view, to: &writer, includeRaw: true)
         eventJSON = writer.bytes
         // Events without an id of their own are identified by their record's bytes.
-        let eventIdentity = fields[EventField.uid.rawValue].map { Array($0.utf8) } ?? Array(view.document.rawBytes(view.record))
-        uid = Alert.findingUID(ruleID: rule.id, source: source, eventIdentity: eventIdentity, isPreliminary: event.isPreliminary)
+        let isPreliminary = event.pointee.isPreliminary
+        let ruleID = rule.id
+        let source = source
+        uid = fieldValues.withBytes(.uid) {
+            Alert.findingUID(ruleID: ruleID, source: source, eventIdentity: $0, isPreliminary: isPreliminary)
+        } ?? Alert.findingUID(ruleID: ruleID, source: source, eventIdentity: record, isPreliminary: isPreliminary)
     }
 
-    public subscript(field: EventField) -> String? { fields[field.rawValue] }
+    public subscript(field: EventField) -> String? { fieldValues[field] }
 
     /// Who or what the alert is about: the actor, else the source address, else the resource (empty if none).
     public var entity: String { self[.actorUser] ?? self[.srcIP] ?? self[.resourceName] ?? "" }
@@ -152,9 +169,17 @@ public struct Alert: Sendable {
 
     /// A UUID-shaped id from two FNV-1a hashes over rule, source and event identity.
     static func findingUID(ruleID: String, source: EventSource, eventIdentity: [UInt8], isPreliminary: Bool) -> String {
+        eventIdentity.withUnsafeBufferPointer {
+            findingUID(ruleID: ruleID, source: source, eventIdentity: $0, isPreliminary: isPreliminary)
+        }
+    }
+
+    static func findingUID(
+        ruleID: String, source: EventSource, eventIdentity: UnsafeBufferPointer<UInt8>, isPreliminary: Bool
+    ) -> String {
         var low: UInt64 = 0xcbf2_9ce4_8422_2325
         var high: UInt64 = 0x8422_2325_cbf2_9ce4
-        func mix(_ byte: UInt8) {
+        @inline(__always) func mix(_ byte: UInt8) {
             low = (low ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
             high = (high ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 ^ (high >> 29)
         }
@@ -163,10 +188,25 @@ public struct Alert: Sendable {
         for byte in source.name.utf8 { mix(byte) }
         mix(isPreliminary ? 1 : 2)
         for byte in eventIdentity { mix(byte) }
-        let hex = String(high, radix: 16).leftPadded(16) + String(low, radix: 16).leftPadded(16)
-        let chars = Array(hex)
-        return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
-            + String(chars[16..<20]) + "-" + String(chars[20..<32])
+        // 32 hex digits of high then low, dashed 8-4-4-4-12, written straight into the String's storage.
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var k = 0
+            func hex(_ word: UInt64) {
+                var shift = 60
+                while shift >= 0 {
+                    if k == 8 || k == 13 || k == 18 || k == 23 {
+                        out[k] = UInt8(ascii: "-")
+                        k += 1
+                    }
+                    out[k] = JSONWriter.hexDigit(UInt8(truncatingIfNeeded: word >> UInt64(shift)) & 0xF)
+                    k += 1
+                    shift -= 4
+                }
+            }
+            hex(high)
+            hex(low)
+            return 36
+        }
     }
 }
 

@@ -10,163 +10,273 @@ public enum OCSFDetectionFinding {
     public static let schemaVersion = "1.1.0"
 
     public static func format(_ alert: Alert, product: ProductInfo = .pipewatch) -> [UInt8] {
-        var w = JSONWriter(capacity: 2048 + alert.eventJSON.count)
-        w.beginObject()
-        w.key("activity_id"); w.number(1)
-        w.key("activity_name"); w.string("Create")
-        w.key("category_uid"); w.number(2)
-        w.key("category_name"); w.string("Findings")
-        w.key("class_uid"); w.number(2004)
-        w.key("class_name"); w.string("Detection Finding")
-        w.key("type_uid"); w.number(200401)
-        w.key("type_name"); w.string("Detection Finding: Create")
-        w.key("severity_id"); w.number(alert.rule.level.ocsfID)
-        w.key("severity"); w.string(alert.rule.level.ocsfName)
-        w.key("status_id"); w.number(1)
-        w.key("status"); w.string("New")
-        w.key("time"); w.number(alert.time)
-        w.key("time_dt"); w.string(Timestamp.format(milliseconds: alert.time))
-        w.key("message"); w.string(alert.rule.title)
+        var w = JSONWriter(capacity: 1536 + alert.eventJSON.count)
+        write(alert, product: product, to: &w)
+        return w.bytes
+    }
+
+    /// Writes the finding into `w`: what the rule alone decides comes from its fragments (encoded once per rule),
+    /// the rest from the alert's bytes, so nothing here makes a String, an array or a dictionary.
+    public static func write(_ alert: Alert, product: ProductInfo = .pipewatch, to w: inout JSONWriter) {
+        let rule = alert.rule.ocsf
+        let fields = alert.fieldValues
+        w.fragment(rule.head, endsValue: false)
+        w.number(alert.time)
+        w.key(quoted: Keys.timeDT)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Timestamp.textLength) { buffer in
+            let count = Timestamp.write(milliseconds: alert.time, into: buffer.baseAddress!)
+            w.string(utf8: UnsafeBufferPointer(start: buffer.baseAddress, count: count))
+        }
+        w.fragment(rule.message, endsValue: true)
         if alert.timeAbsent {
             // `time` is then the finding's creation time, as OCSF allows; the event's own is unknown.
-            w.key("unmapped"); w.beginObject(); w.key("time_absent"); w.bool(true); w.endObject()
+            w.fragment(Keys.unmappedTimeAbsent, endsValue: true)
         }
 
-        w.key("finding_info")
+        w.key(quoted: Keys.findingInfo)
         w.beginObject()
-        w.key("uid"); w.string(alert.uid)
-        w.key("title"); w.string(alert.rule.title)
-        if let description = alert.rule.description {
-            w.key("desc"); w.string(description)
-        }
-        w.key("analytic")
-        w.beginObject()
-        w.key("type_id"); w.number(1)
-        w.key("type"); w.string("Rule")
-        w.key("uid"); w.string(alert.rule.id)
-        w.key("name"); w.string(alert.rule.title)
-        w.endObject()
-        let attacks = alert.rule.attacks
-        if !attacks.isEmpty {
-            w.key("attacks")
-            w.beginArray()
-            for attack in attacks { attack.write(to: &w) }
-            w.endArray()
-        }
-        if !alert.rule.tags.isEmpty {
-            w.key("types")
-            w.beginArray()
-            for tag in alert.rule.tags { w.string(tag) }
-            w.endArray()
-        }
-        w.key("data_sources"); w.beginArray(); w.string(alert.source.name); w.endArray()
+        w.key(quoted: Keys.uid); w.string(alert.uid)
+        w.fragment(rule.findingInfo, endsValue: true)
+        w.key(quoted: Keys.dataSources); w.beginArray(); w.string(alert.source.name); w.endArray()
         if !alert.timeAbsent {
-            w.key("first_seen_time"); w.number(alert.time)
-            w.key("last_seen_time"); w.number(alert.time)
+            w.key(quoted: Keys.firstSeenTime); w.number(alert.time)
+            w.key(quoted: Keys.lastSeenTime); w.number(alert.time)
         }
         w.endObject()
 
-        w.key("metadata")
+        w.fragment(Keys.metadataHead, endsValue: false)
+        w.string(alert.uid)
+        w.fragment(Keys.profiles, endsValue: true)
+        w.key(quoted: Keys.product)
         w.beginObject()
-        w.key("version"); w.string(schemaVersion)
-        w.key("uid"); w.string(alert.uid)
-        w.key("profiles"); w.beginArray(); w.string("cloud"); w.string("datetime"); w.endArray()
-        w.key("product")
-        w.beginObject()
-        w.key("name"); w.string(product.name)
-        w.key("vendor_name"); w.string(product.vendor)
-        w.key("version"); w.string(product.version)
+        w.key(quoted: Keys.name); w.string(product.name)
+        w.key(quoted: Keys.vendorName); w.string(product.vendor)
+        w.key(quoted: Keys.version); w.string(product.version)
         w.endObject()
-        if let eventUID = alert[.uid] {
-            w.key("correlation_uid"); w.string(eventUID)
+        fields.withBytes(.uid) { w.key(quoted: Keys.correlationUID); w.string(utf8: $0) }
+        w.endObject()
+
+        w.key(quoted: Keys.cloud)
+        w.beginObject()
+        w.key(quoted: Keys.provider)
+        if fields.withBytes(.cloudProvider, { w.string(utf8: $0) }) == nil { w.string("unknown") }
+        fields.withBytes(.cloudRegion) { w.key(quoted: Keys.region); w.string(utf8: $0) }
+        fields.withBytes(.cloudAccount) {
+            w.key(quoted: Keys.account); w.beginObject(); w.key(quoted: Keys.uid); w.string(utf8: $0); w.endObject()
         }
         w.endObject()
 
-        w.key("cloud")
-        w.beginObject()
-        w.key("provider"); w.string(alert[.cloudProvider] ?? "unknown")
-        if let region = alert[.cloudRegion] {
-            w.key("region"); w.string(region)
-        }
-        if let account = alert[.cloudAccount] {
-            w.key("account"); w.beginObject(); w.key("uid"); w.string(account); w.endObject()
-        }
-        w.endObject()
-
-        w.key("evidences")
+        w.key(quoted: Keys.evidences)
         w.beginArray()
         w.beginObject()
-        if alert[.actorUser] != nil || alert[.actorUserType] != nil {
-            w.key("actor")
+        if fields.isPresent(.actorUser) || fields.isPresent(.actorUserType) {
+            w.key(quoted: Keys.actor)
             w.beginObject()
-            w.key("user")
+            w.key(quoted: Keys.user)
             w.beginObject()
-            if let user = alert[.actorUser] { w.key("name"); w.string(user); w.key("uid"); w.string(user) }
-            if let type = alert[.actorUserType] { w.key("type"); w.string(type) }
+            fields.withBytes(.actorUser) {
+                w.key(quoted: Keys.name); w.string(utf8: $0); w.key(quoted: Keys.uid); w.string(utf8: $0)
+            }
+            fields.withBytes(.actorUserType) { w.key(quoted: Keys.type); w.string(utf8: $0) }
             w.endObject()
-            if let invoker = alert[.actorImpersonatedBy] { w.key("invoked_by"); w.string(invoker) }
-            if alert[.actorSession] != nil || alert[.actorSessionIssuer] != nil {
-                w.key("session")
+            fields.withBytes(.actorImpersonatedBy) { w.key(quoted: Keys.invokedBy); w.string(utf8: $0) }
+            if fields.isPresent(.actorSession) || fields.isPresent(.actorSessionIssuer) {
+                w.key(quoted: Keys.session)
                 w.beginObject()
-                if let session = alert[.actorSession] { w.key("uid"); w.string(session) }
-                if let issuer = alert[.actorSessionIssuer] { w.key("issuer"); w.string(issuer) }
+                fields.withBytes(.actorSession) { w.key(quoted: Keys.uid); w.string(utf8: $0) }
+                fields.withBytes(.actorSessionIssuer) { w.key(quoted: Keys.issuer); w.string(utf8: $0) }
                 w.endObject()
             }
             w.endObject()
         }
-        w.key("api")
+        w.key(quoted: Keys.api)
         w.beginObject()
-        w.key("operation"); w.string(alert[.apiOperation] ?? "")
-        if let service = alert[.apiService] {
-            w.key("service"); w.beginObject(); w.key("name"); w.string(service); w.endObject()
+        w.key(quoted: Keys.operation)
+        if fields.withBytes(.apiOperation, { w.string(utf8: $0) }) == nil { w.string("") }
+        fields.withBytes(.apiService) {
+            w.key(quoted: Keys.service); w.beginObject(); w.key(quoted: Keys.name); w.string(utf8: $0); w.endObject()
         }
-        if let request = alert[.apiRequestID] {
-            w.key("request"); w.beginObject(); w.key("uid"); w.string(request); w.endObject()
+        fields.withBytes(.apiRequestID) {
+            w.key(quoted: Keys.request); w.beginObject(); w.key(quoted: Keys.uid); w.string(utf8: $0); w.endObject()
         }
         w.endObject()
-        if let ip = alert[.srcIP] {
-            w.key("src_endpoint"); w.beginObject(); w.key("ip"); w.string(ip); w.endObject()
+        fields.withBytes(.srcIP) {
+            w.key(quoted: Keys.srcEndpoint); w.beginObject(); w.key(quoted: Keys.ip); w.string(utf8: $0); w.endObject()
         }
-        w.key("data")
-        alert.eventJSON.withUnsafeBufferPointer { w.raw(json: $0) }
+        w.key(quoted: Keys.data)
+        // The event JSON is this writer's own compact output: copied as it is.
+        alert.eventJSON.withUnsafeBufferPointer { w.raw(compactJSON: $0) }
         w.endObject()
         w.endArray()
 
         // OCSF identifies a resource by name or uid: a type alone (a request on no named object) is no resource.
-        if alert[.resourceName] != nil || alert[.resourceUID] != nil {
-            w.key("resources")
+        if fields.isPresent(.resourceName) || fields.isPresent(.resourceUID) {
+            w.key(quoted: Keys.resources)
             w.beginArray()
             w.beginObject()
-            if let name = alert[.resourceName] { w.key("name"); w.string(name) }
-            if let type = alert[.resourceType] { w.key("type"); w.string(type) }
-            if let uid = alert[.resourceUID] { w.key("uid"); w.string(uid) }
-            if let namespace = alert[.resourceNamespace] { w.key("namespace"); w.string(namespace) }
-            if let region = alert[.cloudRegion] { w.key("region"); w.string(region) }
+            fields.withBytes(.resourceName) { w.key(quoted: Keys.name); w.string(utf8: $0) }
+            fields.withBytes(.resourceType) { w.key(quoted: Keys.type); w.string(utf8: $0) }
+            fields.withBytes(.resourceUID) { w.key(quoted: Keys.uid); w.string(utf8: $0) }
+            fields.withBytes(.resourceNamespace) { w.key(quoted: Keys.namespace); w.string(utf8: $0) }
+            fields.withBytes(.cloudRegion) { w.key(quoted: Keys.region); w.string(utf8: $0) }
             w.endObject()
             w.endArray()
         }
 
-        let observables: [(String, String, Int, EventField)] = [
-            ("evidences[].actor.user.name", "User Name", 4, .actorUser),
-            ("evidences[].src_endpoint.ip", "IP Address", 2, .srcIP),
-            ("resources[].uid", "Resource UID", 10, .resourceUID),
-        ]
-        let present = observables.filter { alert[$0.3] != nil }
-        if !present.isEmpty {
-            w.key("observables")
+        if fields.isPresent(.actorUser) || fields.isPresent(.srcIP) || fields.isPresent(.resourceUID) {
+            w.key(quoted: Keys.observables)
             w.beginArray()
-            for (name, type, typeID, field) in present {
-                w.beginObject()
-                w.key("name"); w.string(name)
-                w.key("type"); w.string(type)
-                w.key("type_id"); w.number(typeID)
-                w.key("value"); w.string(alert[field]!)
-                w.endObject()
+            fields.withBytes(.actorUser) { w.fragment(Keys.userNameObservable, endsValue: false); w.string(utf8: $0); w.endObject() }
+            if fields.isPresent(.actorUser) && fields.isPresent(.srcIP) { w.fragment(Keys.comma, endsValue: false) }
+            fields.withBytes(.srcIP) { w.fragment(Keys.ipObservable, endsValue: false); w.string(utf8: $0); w.endObject() }
+            if (fields.isPresent(.actorUser) || fields.isPresent(.srcIP)) && fields.isPresent(.resourceUID) {
+                w.fragment(Keys.comma, endsValue: false)
             }
+            fields.withBytes(.resourceUID) { w.fragment(Keys.resourceUIDObservable, endsValue: false); w.string(utf8: $0); w.endObject() }
             w.endArray()
         }
         w.endObject()
-        return w.bytes
+    }
+
+    /// Keys and constant pieces, encoded once.
+    private enum Keys {
+        static let timeDT = JSONWriter.quotedKey("time_dt")
+        static let findingInfo = JSONWriter.quotedKey("finding_info")
+        static let uid = JSONWriter.quotedKey("uid")
+        static let dataSources = JSONWriter.quotedKey("data_sources")
+        static let firstSeenTime = JSONWriter.quotedKey("first_seen_time")
+        static let lastSeenTime = JSONWriter.quotedKey("last_seen_time")
+        static let product = JSONWriter.quotedKey("product")
+        static let name = JSONWriter.quotedKey("name")
+        static let vendorName = JSONWriter.quotedKey("vendor_name")
+        static let version = JSONWriter.quotedKey("version")
+        static let correlationUID = JSONWriter.quotedKey("correlation_uid")
+        static let cloud = JSONWriter.quotedKey("cloud")
+        static let provider = JSONWriter.quotedKey("provider")
+        static let region = JSONWriter.quotedKey("region")
+        static let account = JSONWriter.quotedKey("account")
+        static let evidences = JSONWriter.quotedKey("evidences")
+        static let actor = JSONWriter.quotedKey("actor")
+        static let user = JSONWriter.quotedKey("user")
+        static let type = JSONWriter.quotedKey("type")
+        static let invokedBy = JSONWriter.quotedKey("invoked_by")
+        static let session = JSONWriter.quotedKey("session")
+        static let issuer = JSONWriter.quotedKey("issuer")
+        static let api = JSONWriter.quotedKey("api")
+        static let operation = JSONWriter.quotedKey("operation")
+        static let service = JSONWriter.quotedKey("service")
+        static let request = JSONWriter.quotedKey("request")
+        static let srcEndpoint = JSONWriter.quotedKey("src_endpoint")
+        static let ip = JSONWriter.quotedKey("ip")
+        static let data = JSONWriter.quotedKey("data")
+        static let resources = JSONWriter.quotedKey("resources")
+        static let namespace = JSONWriter.quotedKey("namespace")
+        static let observables = JSONWriter.quotedKey("observables")
+        static let comma: [UInt8] = [UInt8(ascii: ",")]
+
+        /// `,"unmapped":{"time_absent":true}`
+        static let unmappedTimeAbsent: [UInt8] = {
+            var w = JSONWriter()
+            w.bytes.append(UInt8(ascii: ","))
+            w.key("unmapped"); w.beginObject(); w.key("time_absent"); w.bool(true); w.endObject()
+            return w.bytes
+        }()
+
+        /// `,"metadata":{"version":"1.1.0","uid":` (the alert's uid follows).
+        static let metadataHead: [UInt8] = {
+            var w = JSONWriter()
+            w.bytes.append(UInt8(ascii: ","))
+            w.key("metadata"); w.beginObject(); w.key("version"); w.string(schemaVersion); w.key("uid")
+            return w.bytes
+        }()
+
+        /// `,"profiles":["cloud","datetime"]`
+        static let profiles: [UInt8] = {
+            var w = JSONWriter()
+            w.bytes.append(UInt8(ascii: ","))
+            w.key("profiles"); w.beginArray(); w.string("cloud"); w.string("datetime"); w.endArray()
+            return w.bytes
+        }()
+
+        /// `{"name":"…","type":"…","type_id":N,"value":` for each observable (its value and `}` follow).
+        static func observable(_ name: String, _ type: String, _ typeID: Int) -> [UInt8] {
+            var w = JSONWriter()
+            w.beginObject(); w.key("name"); w.string(name); w.key("type"); w.string(type)
+            w.key("type_id"); w.number(typeID); w.key("value")
+            return w.bytes
+        }
+        static let userNameObservable = observable("evidences[].actor.user.name", "User Name", 4)
+        static let ipObservable = observable("evidences[].src_endpoint.ip", "IP Address", 2)
+        static let resourceUIDObservable = observable("resources[].uid", "Resource UID", 10)
+    }
+
+    /// What a finding says about its rule, encoded once per rule (`AlertRule.ocsf`).
+    public struct RuleFragments: Sendable {
+        /// From `{` to `"time":`: the class, the severity of the rule's level and the status.
+        let head: [UInt8]
+        /// `,"message":"title"`
+        let message: [UInt8]
+        /// After `finding_info.uid`: title, description, analytic, ATT&CK entries and tags as types.
+        let findingInfo: [UInt8]
+
+        static let empty = RuleFragments(head: [], message: [], findingInfo: [])
+
+        private init(head: [UInt8], message: [UInt8], findingInfo: [UInt8]) {
+            self.head = head
+            self.message = message
+            self.findingInfo = findingInfo
+        }
+
+        init(_ rule: AlertRule) {
+            var w = JSONWriter(capacity: 512)
+            w.beginObject()
+            w.key("activity_id"); w.number(1)
+            w.key("activity_name"); w.string("Create")
+            w.key("category_uid"); w.number(2)
+            w.key("category_name"); w.string("Findings")
+            w.key("class_uid"); w.number(2004)
+            w.key("class_name"); w.string("Detection Finding")
+            w.key("type_uid"); w.number(200401)
+            w.key("type_name"); w.string("Detection Finding: Create")
+            w.key("severity_id"); w.number(rule.level.ocsfID)
+            w.key("severity"); w.string(rule.level.ocsfName)
+            w.key("status_id"); w.number(1)
+            w.key("status"); w.string("New")
+            w.key("time")
+            head = w.bytes
+
+            w = JSONWriter(capacity: 256)
+            w.bytes.append(UInt8(ascii: ","))
+            w.key("message"); w.string(rule.title)
+            message = w.bytes
+
+            w = JSONWriter(capacity: 1024)
+            w.bytes.append(UInt8(ascii: ","))
+            w.key("title"); w.string(rule.title)
+            if let description = rule.description {
+                w.key("desc"); w.string(description)
+            }
+            w.key("analytic")
+            w.beginObject()
+            w.key("type_id"); w.number(1)
+            w.key("type"); w.string("Rule")
+            w.key("uid"); w.string(rule.id)
+            w.key("name"); w.string(rule.title)
+            w.endObject()
+            if !rule.attacks.isEmpty {
+                w.key("attacks")
+                w.beginArray()
+                for attack in rule.attacks { attack.write(to: &w) }
+                w.endArray()
+            }
+            if !rule.tags.isEmpty {
+                w.key("types")
+                w.beginArray()
+                for tag in rule.tags { w.string(tag) }
+                w.endArray()
+            }
+            findingInfo = w.bytes
+        }
     }
 }
 
