@@ -65,6 +65,7 @@ public final class PipewatchMetrics: Sendable {
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["pipewatch_sink_delivery_seconds"] = Self.deliveryBuckets
+        factory.durationHistogramBuckets["pipewatch_state_restore_seconds"] = Self.deliveryBuckets
         self.factory = factory
     }
 
@@ -190,6 +191,18 @@ public final class PipewatchMetrics: Sendable {
         gauge("pipewatch_detector_state_bytes", [:]).record(bytes)
         gauge("pipewatch_detector_groups", [:]).record(groups)
         gauge("pipewatch_detector_buffered_records", [:]).record(bufferedRecords)
+    }
+
+    // MARK: - Scale-out (`scaling:`)
+
+    /// Repartition records not yet fed to this instance's detectors, for one repartition partition it owns.
+    public func repartitionLag(_ lag: Int64, partition: Int32) {
+        gauge("pipewatch_repartition_lag", ["partition": String(partition)]).record(lag)
+    }
+
+    /// How long restoring one repartition partition's detector state from its changelog took.
+    public func stateRestored(seconds: Double) {
+        timer("pipewatch_state_restore_seconds", [:]).record(duration: .nanoseconds(Int64(seconds * 1e9)))
     }
 
     // MARK: - Webhooks (one call per HTTP delivery: deliveries are few)
