@@ -150,4 +150,98 @@ func committedWithoutJoining(_ kafka: MockKafka, group: String, topic: String, p
         #expect(try committedWithoutJoining(kafka, group: "pw-scale", topic: "scale-in", partitions: 4).reduce(0, +) == Int64(total))
         #expect(logs.contains("restored in"), "a partition's state moved to another instance")
     }
+
+    @Test(.timeLimit(.minutes(5)))
+    func aPartitionHandedOverKeepsItsSeenValuesAndItsBaseline() throws {
+        let kafka = try MockKafka()
+        try kafka.createTopic("handover-in", partitions: 4)
+        // 80 minutes of the stream; principal run-3 makes 90 extra calls in minute 50, after the second instance
+        // joined (minute 40) and took repartition partitions over.
+        let total = 4_800, joinAt = 2_400
+        let spike = (0..<90).map { CloudTrail.record(100_000 + $0, time: String(format: "2026-11-03T00:50:%02dZ", $0 % 60), principal: "run-3") }
+        let rules = scaleOutRules + """
+
+            ---
+            title: Call volume of a principal
+            id: 7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+            status: test
+            level: high
+            logsource: {product: aws, service: cloudtrail}
+            detection:
+                selection: {eventSource: sagemaker.amazonaws.com}
+                condition: selection
+            detector:
+                type: volume
+                group-by: [userIdentity.arn]
+                bucket: 1m
+                baseline: ewma
+                threshold: 3
+                min_sigma: 2
+            tuning:
+                learning: 20m
+            """
+        let volumeID = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+        let referenceDir = try TemporaryDirectory()
+        let reference = try RunningDaemon(configuration: try daemonConfiguration(
+            referenceDir, kafka: kafka, topic: "handover-in", group: "pw-handover-reference", rule: rules,
+            outputs: ["ocsf:file:alerts.ndjson"], extra: ScaleOutTests.lateness))
+        var instances: [(process: ChildProcess, dir: TemporaryDirectory)] = []
+        func start() throws {
+            let dir = try TemporaryDirectory()
+            let config = try daemonConfiguration(
+                dir, kafka: kafka, topic: "handover-in", group: "pw-handover", rule: rules,
+                outputs: ["ocsf:file:alerts.ndjson"], maxBatch: 200,
+                extra: ScaleOutTests.lateness + "\nscaling: {partitions: 4, checkpoint-interval: 300ms}")
+            instances.append((try ChildProcess(
+                PipewatchExecutable.url.path, ["run", "--config", config], stdout: dir.path("out"), stderr: dir.path("err")), dir))
+        }
+        try start()
+        var produced = 0
+        while produced < total {
+            var records = SpreadCloudTrail.records(produced..<produced + 400)
+            if produced == 3_000 - 200 { records += spike }
+            try kafka.produce("handover-in", records)
+            produced += 400
+            let count = produced + (produced > 3_000 - 200 ? spike.count : 0)
+            if produced == joinAt {
+                try start()
+                // The group rebalances: wait until the newcomer restored partitions from the changelog.
+                let deadline = Date().addingTimeInterval(60)
+                while !instances[1].dir.read("err").contains("restored in") && Date() < deadline { usleep(100_000) }
+            }
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                let committed = try committedWithoutJoining(kafka, group: "pw-handover", topic: "handover-in", partitions: 4)
+                if reference.daemon.currentStatistics.records >= count && committed.reduce(0, +) == Int64(count) { break }
+                usleep(100_000)
+            }
+        }
+        #expect(reference.wait(seconds: 60) { $0.records == total + spike.count })
+        usleep(1_000_000)
+        #expect(reference.stop())
+        let ids = [trainingBurstID, newPrincipalID, volumeID]
+        let expected = Set(findingUIDs(in: referenceDir.read("alerts.ndjson"), rules: ids))
+        #expect(findingUIDs(in: referenceDir.read("alerts.ndjson"), rules: [volumeID]).count >= 1,
+                "the spike alerts on one instance, whose baseline was learnt before it")
+        #expect(Set(findingUIDs(in: referenceDir.read("alerts.ndjson"), rules: [newPrincipalID])).count == 10)
+
+        func scaled() -> Set<String> {
+            Set(instances.flatMap { findingUIDs(in: $0.dir.read("alerts.ndjson"), rules: ids) })
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while scaled() != expected && Date() < deadline { usleep(200_000) }
+        for instance in instances {
+            instance.process.send(SIGTERM)
+            #expect(instance.process.wait(seconds: 60) == 0, "\(instance.dir.read("err"))")
+        }
+        let logs = instances.map { $0.dir.read("err") }.joined(separator: "\n----\n")
+        #expect(instances[1].dir.read("err").contains("restored in"), "the newcomer restored handed-over state: \(logs)")
+        // The same alerts as one instance: the spike is judged against the baseline learnt by the partition's first
+        // owner (a newcomer relearning would still be learning), and no new_value alert repeats a value the first
+        // owner had seen (each would be another uid).
+        let alerts = scaled()
+        #expect(alerts == expected,
+                "missing \(expected.subtracting(alerts).count), extra \(alerts.subtracting(expected).count): \(logs)")
+    }
 }
