@@ -137,7 +137,8 @@ public final class Daemon: @unchecked Sendable {
         metrics.declare(
             sinks: outputs.queues.map(\.sink.name),
             badRecordStages: [RecordFailure.Stage.framing, .parse, .normalize].map(\.rawValue),
-            webhook: configuration.webhook != nil, detectors: detection.detectors != nil, stateSnapshots: checkpoints != nil && detection.detectors != nil)
+            webhook: configuration.webhook != nil, detectors: detection.detectors != nil || scaleOut != nil,
+            stateSnapshots: (checkpoints != nil && detection.detectors != nil) || scaleOut != nil)
         if let stage = detection.detectors, let lead = stage.lead {
             // Restored: the sources of the state count from now, and go idle if they send nothing.
             let now = Date()

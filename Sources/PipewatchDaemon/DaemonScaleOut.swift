@@ -129,5 +129,8 @@ extension Daemon {
         }
         for error in scaleOut.close() { log("kafka close (repartition): \(error)") }
         statistics.repartitioned = scaleOut.produced.messages
+        log("scaling: \(scaleOut.produced.messages) repartition records (\(scaleOut.produced.bytes) bytes) produced, "
+            + "\(scaleOut.snapshotsWritten) snapshots written; skipped as already in the state: "
+            + "\(scaleOut.detectors.skipped) records read again, \(scaleOut.detectors.duplicates) matches sent again")
     }
 }

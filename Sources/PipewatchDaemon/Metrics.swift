@@ -34,6 +34,8 @@ import Synchronization
 /// | `pipewatch_detector_state_bytes`, `pipewatch_detector_groups`, `pipewatch_detector_buffered_records` | gauge | — |
 /// | `pipewatch_state_snapshots_total`, `pipewatch_state_snapshot_failures_total` | counter | — |
 /// | `pipewatch_state_snapshot_bytes` | gauge | — |
+/// | `pipewatch_repartition_lag` (scaled out) | gauge | partition (of the repartition topic) |
+/// | `pipewatch_state_restore_seconds` (scaled out) | histogram | — |
 /// | `pipewatch_ready` | gauge (computed at scrape time): 1 ready, 0 not | — |
 public final class PipewatchMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry

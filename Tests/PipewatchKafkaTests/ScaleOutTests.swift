@@ -244,4 +244,48 @@ func committedWithoutJoining(_ kafka: MockKafka, group: String, topic: String, p
         #expect(alerts == expected,
                 "missing \(expected.subtracting(alerts).count), extra \(alerts.subtracting(expected).count): \(logs)")
     }
+
+    @Test func configurationNamesTheTopicsAfterTheGroupAndRefusesWhatCannotScale() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("rules/rule.yml", trainingBurstRules)
+        let plain = try dir.write("plain.yaml", """
+            inputs:
+              kafka: {brokers: "127.0.0.1:9092", group: fraud, topics: [cloudtrail]}
+            rules: [rules/]
+            scaling: {}
+            """)
+        let scaling = try #require(try DaemonConfiguration.load(path: plain).scaling)
+        #expect(scaling.repartitionTopic == "fraud-repartition" && scaling.changelogTopic == "fraud-changelog")
+        #expect(scaling.partitions == nil && scaling.replication == -1 && scaling.checkpointInterval == 10)
+        #expect(try DaemonConfiguration.load(path: try dir.write("none.yaml", """
+            inputs:
+              kafka: {brokers: "127.0.0.1:9092", group: fraud, topics: [cloudtrail]}
+            rules: [rules/]
+            """)).scaling == nil, "one instance's mode without scaling:")
+
+        let bad = try dir.write("bad.yaml", """
+            inputs:
+              files: [archive/]
+            rules: [rules/]
+            state: detectors.state
+            scaling:
+              repartition-topic: "bad topic"
+              changelog-topic: pw-changelog
+              partitions: 0
+              checkpoint-interval: soon
+            """)
+        do {
+            _ = try DaemonConfiguration.load(path: bad)
+            Issue.record("the configuration was accepted")
+        } catch let error as DaemonConfigurationError {
+            let problems = error.problems.joined(separator: "\n")
+            for expected in [
+                "bad.yaml:6: scaling needs a Kafka input", "bad.yaml:6: scaling cannot read files",
+                "bad.yaml:4: state: and scaling: exclude each other", "bad.yaml:6: repartition-topic: the topic name 'bad topic'",
+                "bad.yaml:8: partitions must be a whole number", "bad.yaml:9: checkpoint-interval must be a duration",
+            ] {
+                #expect(problems.contains(expected), "\(expected) in \(problems)")
+            }
+        }
+    }
 }
