@@ -430,9 +430,14 @@ public final class Daemon: @unchecked Sendable {
     /// (its lead + the wall time since it arrived), so silences and windows that ended meanwhile are judged. Only
     /// when the release moves: the alerts are those the same records would give in replay with the same release.
     private func checkIdleSources() {
-        guard let timeout = configuration.idleTimeout, let stage = detection.detectors else { return }
+        guard let timeout = configuration.idleTimeout else { return }
         let now = Date()
         guard now.timeIntervalSince(lastIdleCheck) >= min(1, timeout / 4) else { return }
+        if let scaleOut {
+            lastIdleCheck = now
+            checkIdleRepartitions(scaleOut)
+        }
+        guard let stage = detection.detectors else { return }
         lastIdleCheck = now
         var changed = false
         for source in EventSource.allCases where !markedIdle.contains(source) {

@@ -93,6 +93,21 @@ extension Daemon {
         }
     }
 
+    /// `idle-timeout` on the repartition partitions: sources silent there stop holding their release back.
+    func checkIdleRepartitions(_ scaleOut: ScaleOut) {
+        guard let timeout = configuration.idleTimeout else { return }
+        let before = statistics.alerts
+        let changed = scaleOut.detectors.markIdle(after: timeout, now: Date().timeIntervalSince1970) { alert in
+            statistics.alerts += 1
+            outputs.append(alert)
+        }
+        reportPartitionedLateRecords(scaleOut)
+        guard changed, statistics.alerts > before else { return }
+        // Alerts without records of their own: a batch of its own, as for idle sources of one instance.
+        nextBatch += 1
+        submit(batch: nextBatch)
+    }
+
     /// Snapshots to the changelog on their cadence; what a written one covers may then be committed.
     func checkpointRepartition(_ scaleOut: ScaleOut) {
         do {

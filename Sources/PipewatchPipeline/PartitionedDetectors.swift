@@ -35,6 +35,9 @@ public final class PartitionedDetectors {
     public private(set) var skipped = 0
     /// Records that could not be fed (damaged, or written with other rules), with where and why.
     public private(set) var refused: [(partition: KafkaTopicPartition, offset: Int64, reason: String)] = []
+    /// Per partition owned and per source: its latest event time there, when (wall clock, seconds) it last moved,
+    /// and whether it was marked idle since (`markIdle`).
+    private var activity: [Int32: [(time: Int64, at: Double, idle: Bool)]] = [:]
     /// Late records of every stage since the last `takeLateRecords`.
     private var late: [LateRecord] = []
     private let decoder = EventDecoder()
@@ -62,6 +65,7 @@ public final class PartitionedDetectors {
         stages[partition] = stage
         next[partition] = covered
         inputs[partition] = fed
+        activity[partition] = PartitionedDetectors.activity(of: stage, now: Date().timeIntervalSince1970)
         return covered
     }
 
@@ -70,6 +74,7 @@ public final class PartitionedDetectors {
         stages[partition] = nil
         next[partition] = nil
         inputs[partition] = nil
+        activity[partition] = nil
     }
 
     /// The state of `partition` with the offset it covers, for its changelog; nil if it is not owned.
@@ -105,8 +110,13 @@ public final class PartitionedDetectors {
                 refused.append((source.partition, source.offset, "\(error)"))
             }
         }
+        let now = Date().timeIntervalSince1970
         for p in touched.sorted() {
             guard let stage = stages[p] else { continue }
+            for (s, source) in EventSource.allCases.enumerated() {
+                let time = stage.latestTime(of: source) ?? .min
+                if time != activity[p]?[s].time { activity[p]?[s] = (time, now, false) }
+            }
             stage.advance()
             for alert in stage.takeAlerts() { try handle(alert) }
             late += stage.takeLateRecords()
@@ -147,6 +157,41 @@ public final class PartitionedDetectors {
             stage.observe(time: view.event.time, source: view.event.source)
             stage.ingest(view, rule: rule)
         }
+    }
+
+    /// The daemon's `idle-timeout`, per partition: a source whose event time there has not moved for `timeout`
+    /// seconds of wall clock no longer holds that partition's release back (until it moves again), and when none
+    /// moved for that long, event time is carried forward on the wall clock from the partition's lead, as one
+    /// instance does for its sources. `handle` gets the alerts this releases; returns whether anything changed.
+    @discardableResult
+    public func markIdle(after timeout: Double, now: Double, _ handle: (Alert) throws -> Void) rethrows -> Bool {
+        var changed = false
+        for p in stages.keys.sorted() {
+            guard let stage = stages[p], var sources = activity[p] else { continue }
+            var marked = false
+            for (s, source) in EventSource.allCases.enumerated()
+            where sources[s].time != .min && !sources[s].idle && now - sources[s].at >= timeout {
+                stage.markIdle(source)
+                sources[s].idle = true
+                marked = true
+            }
+            let lastMove = sources.filter { $0.time != .min }.map(\.at).max()
+            if let lastMove, let lead = stage.lead, now - lastMove >= timeout {
+                stage.advanceIdle(to: max(lead, sources.map(\.time).max()! + Int64((now - lastMove) * 1000)))
+                marked = true
+            }
+            activity[p] = sources
+            guard marked else { continue }
+            changed = true
+            stage.advance()
+            for alert in stage.takeAlerts() { try handle(alert) }
+            late += stage.takeLateRecords()
+        }
+        return changed
+    }
+
+    static func activity(of stage: DetectorStage, now: Double) -> [(time: Int64, at: Double, idle: Bool)] {
+        EventSource.allCases.map { (stage.latestTime(of: $0) ?? .min, now, false) }
     }
 
     /// Late records since the last call.

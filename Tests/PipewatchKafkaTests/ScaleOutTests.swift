@@ -288,4 +288,27 @@ func committedWithoutJoining(_ kafka: MockKafka, group: String, topic: String, p
             }
         }
     }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aSilentStreamStopsHoldingTheRepartitionPartitionsBack() throws {
+        let kafka = try MockKafka()
+        try kafka.createTopic("idle-in", partitions: 1)  // in order: none of the eight is late
+        let dir = try TemporaryDirectory()
+        let config = try daemonConfiguration(
+            dir, kafka: kafka, topic: "idle-in", group: "pw-idle", rule: trainingBurstRules,
+            outputs: ["ocsf:file:alerts.ndjson"],
+            extra: "allowed-lateness: 2s\nidle-timeout: 1s\nscaling: {partitions: 2, checkpoint-interval: 300ms}")
+        let instance = try ChildProcess(
+            PipewatchExecutable.url.path, ["run", "--config", config], stdout: dir.path("out"), stderr: dir.path("err"))
+        // Eight training jobs of one principal in eight seconds, then nothing: the last ones stay behind the
+        // watermark (2 s) until the silence releases them, and the eighth completes the correlation.
+        try kafka.produce("idle-in", (0..<8).map {
+            CloudTrail.record($0 * 5, time: String(format: "2026-11-03T00:00:%02dZ", $0), principal: "burst")
+        })
+        let deadline = Date().addingTimeInterval(60)
+        while correlationAlerts(in: dir.read("alerts.ndjson")).isEmpty && Date() < deadline { usleep(100_000) }
+        instance.send(SIGTERM)
+        #expect(instance.wait(seconds: 60) == 0, "\(dir.read("err"))")
+        #expect(correlationAlerts(in: dir.read("alerts.ndjson")).count == 1, "\(dir.read("err"))")
+    }
 }
