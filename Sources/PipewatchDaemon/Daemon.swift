@@ -21,12 +21,12 @@ public final class Daemon: @unchecked Sendable {
         FileHandle.standardError.write(Data("pipewatch: \(line)\n".utf8))
     }
 
-    private var detection: Detection
+    var detection: Detection
     /// Event time for the detectors; the sources of file inputs are declared, so that files of one source read
     /// after another's are not late (as in replay).
-    private let detectorOptions: DetectorOptions
-    private let outputs: AlertOutputs
-    private let deadLetter: DeadLetterOutput
+    let detectorOptions: DetectorOptions
+    let outputs: AlertOutputs
+    let deadLetter: DeadLetterOutput
     private let decoder = EventDecoder()
     private var consumer: KafkaConsumer?
 
@@ -50,9 +50,11 @@ public final class Daemon: @unchecked Sendable {
     private let completed = CompletedBatches()
     /// The Kafka records behind each batch in flight.
     private var recordsOfBatch: [UInt64: [KafkaRecordSource]] = [:]
-    private var nextBatch: UInt64 = 0
+    var nextBatch: UInt64 = 0
     /// Batches submitted to the outputs and not yet acknowledged by all of them.
-    private var unacknowledged = Set<UInt64>()
+    var unacknowledged = Set<UInt64>()
+    /// Scale-out through the repartition and changelog topics (`scaling:`).
+    var scaleOut: ScaleOut?
     /// Detector state snapshots (`state:`); nil keeps the state in memory only.
     private let checkpoints: DetectorCheckpoints?
     /// How far the detector state goes into each Kafka partition.
@@ -71,7 +73,7 @@ public final class Daemon: @unchecked Sendable {
     private let lateOutput: OutputFile?
 
     /// What the daemon did so far; kept by the pipeline thread, published after each batch.
-    private var statistics = Statistics()
+    var statistics = Statistics()
     private let published = PublishedStatistics()
 
     /// A consistent copy of the statistics, from any thread.
@@ -131,10 +133,12 @@ public final class Daemon: @unchecked Sendable {
         log("rules: \(detection.ruleSet.rules.count) loaded; outputs: "
             + outputs.queues.map(\.sink.name).joined(separator: ", "))
         try restoreState()
+        if let scaling = configuration.scaling, let kafka = configuration.kafka { try startScaleOut(scaling, kafka) }
         metrics.declare(
             sinks: outputs.queues.map(\.sink.name),
             badRecordStages: [RecordFailure.Stage.framing, .parse, .normalize].map(\.rawValue),
-            webhook: configuration.webhook != nil, detectors: detection.detectors != nil, stateSnapshots: checkpoints != nil && detection.detectors != nil)
+            webhook: configuration.webhook != nil, detectors: detection.detectors != nil || scaleOut != nil,
+            stateSnapshots: (checkpoints != nil && detection.detectors != nil) || scaleOut != nil)
         if let stage = detection.detectors, let lead = stage.lead {
             // Restored: the sources of the state count from now, and go idle if they send nothing.
             let now = Date()
@@ -164,6 +168,7 @@ public final class Daemon: @unchecked Sendable {
             if let consumer, let kafka = configuration.kafka {
                 try pollKafka(consumer, maxMessages: kafka.maxBatch)
             }
+            if let scaleOut, let kafka = configuration.kafka { try pollRepartition(scaleOut, maxMessages: kafka.maxBatch) }
             publish()
         }
         shutDown()
@@ -235,7 +240,7 @@ public final class Daemon: @unchecked Sendable {
             metrics.recordsRead(deliveries.count, source: "webhook")
             nextBatch += 1
             deliveriesOfBatch[nextBatch] = deliveries.map(\.delivery)
-            evaluateAndSubmit(batch: nextBatch, records: deliveries.count, inState: nil)
+            try evaluateAndSubmit(batch: nextBatch, records: deliveries.count, inState: nil)
         }
     }
 
@@ -331,13 +336,17 @@ public final class Daemon: @unchecked Sendable {
         if !decoder.failures.isEmpty { try deadLetter.flush() }
         nextBatch += 1
         recordsOfBatch[nextBatch] = batch.sources
+        if let scaleOut {
+            let decoder = decoder
+            scaleOut.positions = { event in sources[Int(decoder.eventRecords[event])] }
+        }
         guard anyInState, detection.detectors != nil else {
-            evaluateAndSubmit(batch: nextBatch, records: batch.count, inState: nil)
+            try evaluateAndSubmit(batch: nextBatch, records: batch.count, inState: nil)
             return
         }
         let decoder = decoder
         var alreadyInState = 0
-        evaluateAndSubmit(batch: nextBatch, records: batch.count) { event in
+        try evaluateAndSubmit(batch: nextBatch, records: batch.count) { event in
             let source = sources[Int(decoder.eventRecords[event])]
             let held = position.contains(source.partition, offset: source.offset)
             if held { alreadyInState += 1 }
@@ -368,15 +377,17 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    private func evaluateAndSubmit(batch: UInt64, records: Int, inState: ((Int) -> Bool)?) {
+    private func evaluateAndSubmit(batch: UInt64, records: Int, inState: ((Int) -> Bool)?) throws {
         statistics.records += records
         statistics.badRecords += decoder.failures.count
         evaluate(decoder, inState: inState)
+        // Scaled out: the records are committed only once their matches are in the repartition topic.
+        try scaleOut?.flush(decoder.events)
         // Blocks only if a queue filled up since the check before the poll.
         submit(batch: batch)
     }
 
-    private func submit(batch: UInt64) {
+    func submit(batch: UInt64) {
         unacknowledged.insert(batch)
         outputs.submit(batch: batch)
     }
@@ -419,9 +430,14 @@ public final class Daemon: @unchecked Sendable {
     /// (its lead + the wall time since it arrived), so silences and windows that ended meanwhile are judged. Only
     /// when the release moves: the alerts are those the same records would give in replay with the same release.
     private func checkIdleSources() {
-        guard let timeout = configuration.idleTimeout, let stage = detection.detectors else { return }
+        guard let timeout = configuration.idleTimeout else { return }
         let now = Date()
         guard now.timeIntervalSince(lastIdleCheck) >= min(1, timeout / 4) else { return }
+        if let scaleOut {
+            lastIdleCheck = now
+            checkIdleRepartitions(scaleOut)
+        }
+        guard let stage = detection.detectors else { return }
         lastIdleCheck = now
         var changed = false
         for source in EventSource.allCases where !markedIdle.contains(source) {
@@ -483,6 +499,7 @@ public final class Daemon: @unchecked Sendable {
         if let deliveries = deliveriesOfBatch.removeValue(forKey: id) {
             for delivery in deliveries { delivery.answer(nil) }
         }
+        scaleOut?.acknowledged(batch: id)
     }
 
     // MARK: Detector state (`state:`)
@@ -519,6 +536,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Takes and writes detector snapshots on their cadence and releases the batches they made durable.
     private func checkpointIfDue() {
+        if let scaleOut { checkpointRepartition(scaleOut) }
         guard let checkpoints else { return }
         guard let stage = detection.detectors else {
             for id in checkpoints.releaseAll() { finish(batch: id) }
@@ -560,11 +578,12 @@ public final class Daemon: @unchecked Sendable {
         guard let consumer, force || Date().timeIntervalSince(lastCommit) >= configuration.commitInterval else { return }
         lastCommit = Date()
         do { try consumer.commitDone() } catch { log("commit: \(error)") }
+        do { try scaleOut?.consumer.commitDone() } catch { log("commit: \(error)") }
     }
 
     /// Waits (bounded) for the sinks to acknowledge what is in flight and marks it done, so that a commit made now
     /// covers it: on revocation and at shutdown.
-    private func finishInFlight(before what: String) {
+    func finishInFlight(before what: String) {
         if !outputs.drain(until: Date().addingTimeInterval(configuration.shutdownTimeout)) {
             log("\(what): the outputs did not acknowledge everything within \(configuration.shutdownTimeout) s; "
                 + "the unacknowledged records stay uncommitted and are read again")
@@ -628,6 +647,7 @@ public final class Daemon: @unchecked Sendable {
         // No new webhook deliveries; those not yet acknowledged are answered 503 below (MLflow retries them).
         for server in servers.values { blocking { await server.shutdown() } }
         finishInFlight(before: "stopping")
+        if let scaleOut { stopScaleOut(scaleOut) }
         if let consumer {
             // Closing commits what is done and forgets the assignment: keep what was confirmed before.
             statistics.committed = consumer.confirmedCommits
@@ -651,6 +671,12 @@ public final class Daemon: @unchecked Sendable {
     // MARK: Rule reloads
 
     private func reloadRules() {
+        guard scaleOut == nil else {
+            statistics.refusedReloads += 1
+            log("rules not reloaded: a scaled-out daemon does not reload its rules yet (every instance must run the same "
+                + "correlations and detectors); restart the instances with the new rules")
+            return
+        }
         do {
             let ruleSet = try Daemon.loadRules(configuration.rules)
             publishMetrics()

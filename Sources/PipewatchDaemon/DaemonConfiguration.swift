@@ -35,6 +35,8 @@ import PipewatchRules
 /// state:                                       # detector state, saved with the Kafka input's position
 ///   path: pipewatch.state
 ///   checkpoint-interval: 30s
+/// scaling:                                     # N instances, the alerts of one (instead of state:)
+///   partitions: 12                             # of the repartition topic (default: the inputs' largest count)
 /// ```
 public struct DaemonConfiguration: Sendable {
     public struct Kafka: Sendable {
@@ -91,6 +93,21 @@ public struct DaemonConfiguration: Sendable {
         public var checkpointInterval: Double
     }
 
+    /// Scale-out with the alerts of one instance (`scaling`): matches the detectors read are re-keyed by entity
+    /// through the repartition topic, and each repartition partition's detector state is kept in the changelog topic.
+    public struct Scaling: Sendable {
+        /// `<group>-repartition` unless named.
+        public var repartitionTopic: String
+        /// `<group>-changelog` unless named; compacted.
+        public var changelogTopic: String
+        /// Partitions of both topics when Pipewatch creates them; nil: the input topics' largest partition count.
+        public var partitions: Int?
+        /// Replication factor of both topics when Pipewatch creates them; -1: the brokers' default.
+        public var replication: Int
+        /// Seconds between state snapshots to the changelog: how far repartition commits trail.
+        public var checkpointInterval: Double
+    }
+
     public struct Rules: Sendable {
         public var paths: [String]
         public var fieldMapping: String?
@@ -130,6 +147,8 @@ public struct DaemonConfiguration: Sendable {
     public var shutdownTimeout: Double
     /// Detector state kept across restarts; nil keeps it in memory only.
     public var state: State?
+    /// Scale-out through a repartition topic; nil: one instance's detectors see what its partitions carry.
+    public var scaling: Scaling? = nil
 
     public struct RetryPolicyConfiguration: Sendable {
         public var maxAttempts: Int
@@ -180,7 +199,7 @@ private struct Reader {
     mutating func read(_ root: YAMLNode) -> DaemonConfiguration? {
         checkKeys(root, [
             "inputs", "rules", "outputs", "dead-letter", "alert-dead-letter", "metrics", "delivery", "commit-interval",
-            "allowed-lateness", "state", "idle-timeout", "late",
+            "allowed-lateness", "state", "idle-timeout", "late", "scaling",
         ])
         var kafka: DaemonConfiguration.Kafka?
         var files: [String] = []
@@ -272,14 +291,49 @@ private struct Reader {
             }
         }
 
+        var scaling: DaemonConfiguration.Scaling?
+        if let node = root["scaling"] {
+            scaling = readScaling(node, group: kafka?.consumer.groupID ?? "pipewatch")
+            if kafka == nil { problem(node, "scaling needs a Kafka input (inputs.kafka): instances share its consumer group") }
+            if !files.isEmpty { problem(node, "scaling cannot read files: every instance would read them whole") }
+            if let state = root["state"] {
+                problem(state, "state: and scaling: exclude each other: a scaled-out daemon keeps its detector state "
+                    + "in the changelog topic")
+            }
+        }
+
         guard problems.isEmpty else { return nil }
-        return DaemonConfiguration(
+        var configuration = DaemonConfiguration(
             file: file, kafka: kafka, files: files, webhook: webhook, rules: rules, outputs: outputs,
             deadLetter: root["dead-letter"].flatMap { deadLetterDestination($0) },
             alertDeadLetter: root["alert-dead-letter"].flatMap { path($0, "alert-dead-letter") },
             metricsListen: metrics, metricsLimits: metricsLimits, queueCapacity: queueCapacity, retry: retry,
             commitInterval: commitInterval, allowedLateness: allowedLateness, idleTimeout: idleTimeout,
             latePath: root["late"].flatMap { path($0, "late") }, shutdownTimeout: shutdownTimeout, state: state)
+        configuration.scaling = scaling
+        return configuration
+    }
+
+    /// `scaling: {repartition-topic, changelog-topic, partitions, replication, checkpoint-interval}`, each optional.
+    mutating func readScaling(_ node: YAMLNode, group: String) -> DaemonConfiguration.Scaling? {
+        var scaling = DaemonConfiguration.Scaling(
+            repartitionTopic: group + "-repartition", changelogTopic: group + "-changelog", partitions: nil,
+            replication: -1, checkpointInterval: 10)
+        if node.isScalar && node.bool == true { return scaling }
+        checkKeys(node, ["repartition-topic", "changelog-topic", "partitions", "replication", "checkpoint-interval"])
+        for (key, name) in [("repartition-topic", \DaemonConfiguration.Scaling.repartitionTopic), ("changelog-topic", \.changelogTopic)] {
+            guard let value = node[key] else { continue }
+            guard let topic = text(value, key) else { continue }
+            if let reason = KafkaSinkConfiguration.topicProblem(topic) { problem(value, "\(key): \(reason)") }
+            scaling[keyPath: name] = topic
+        }
+        if scaling.repartitionTopic == scaling.changelogTopic {
+            problem(node, "the repartition and changelog topics must differ")
+        }
+        scaling.partitions = node["partitions"].flatMap { integer($0, "partitions", 1...100_000) }
+        scaling.replication = node["replication"].flatMap { integer($0, "replication", 1...32) } ?? -1
+        scaling.checkpointInterval = node["checkpoint-interval"].flatMap { seconds($0, "checkpoint-interval") } ?? 10
+        return scaling
     }
 
     /// `state: PATH`, or `state: {path: PATH, checkpoint-interval: 30s}`.

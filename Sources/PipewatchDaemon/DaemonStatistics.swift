@@ -24,5 +24,12 @@ extension Daemon {
         public var recordsAlreadyInState = 0
         /// Records the detectors got behind the release (or without an event time): reported, not processed by them.
         public var lateRecords = 0
+        /// Scaled out: matches and time marks produced to the repartition topic, the repartition partitions whose
+        /// detectors this instance runs, changelog snapshots written, and repartition records refused (damaged, or
+        /// written by an instance with other rules; dead-lettered).
+        public var repartitioned = 0
+        public var statefulAssignment: Set<KafkaTopicPartition> = []
+        public var changelogSnapshots = 0
+        public var refusedRepartitionRecords = 0
     }
 }

@@ -34,6 +34,8 @@ import Synchronization
 /// | `pipewatch_detector_state_bytes`, `pipewatch_detector_groups`, `pipewatch_detector_buffered_records` | gauge | — |
 /// | `pipewatch_state_snapshots_total`, `pipewatch_state_snapshot_failures_total` | counter | — |
 /// | `pipewatch_state_snapshot_bytes` | gauge | — |
+/// | `pipewatch_repartition_lag` (scaled out) | gauge | partition (of the repartition topic) |
+/// | `pipewatch_state_restore_seconds` (scaled out) | histogram | — |
 /// | `pipewatch_ready` | gauge (computed at scrape time): 1 ready, 0 not | — |
 public final class PipewatchMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
@@ -65,6 +67,7 @@ public final class PipewatchMetrics: Sendable {
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["pipewatch_sink_delivery_seconds"] = Self.deliveryBuckets
+        factory.durationHistogramBuckets["pipewatch_state_restore_seconds"] = Self.deliveryBuckets
         self.factory = factory
     }
 
@@ -190,6 +193,18 @@ public final class PipewatchMetrics: Sendable {
         gauge("pipewatch_detector_state_bytes", [:]).record(bytes)
         gauge("pipewatch_detector_groups", [:]).record(groups)
         gauge("pipewatch_detector_buffered_records", [:]).record(bufferedRecords)
+    }
+
+    // MARK: - Scale-out (`scaling:`)
+
+    /// Repartition records not yet fed to this instance's detectors, for one repartition partition it owns.
+    public func repartitionLag(_ lag: Int64, partition: Int32) {
+        gauge("pipewatch_repartition_lag", ["partition": String(partition)]).record(lag)
+    }
+
+    /// How long restoring one repartition partition's detector state from its changelog took.
+    public func stateRestored(seconds: Double) {
+        timer("pipewatch_state_restore_seconds", [:]).record(duration: .nanoseconds(Int64(seconds * 1e9)))
     }
 
     // MARK: - Webhooks (one call per HTTP delivery: deliveries are few)

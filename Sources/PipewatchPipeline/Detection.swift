@@ -17,14 +17,21 @@ public final class Detection {
     public let detectors: DetectorStage?
     let plain: [Bool]
     let consumed: [Bool]
+    /// Where the matches the detector stage consumes go instead of a stage of its own (a scaled-out daemon sends
+    /// them to its repartition topic), with the rule and the event's index in the chunk; nil runs the stage here.
+    private let forward: ((EventView, Int, Int) -> Void)?
 
-    public init(ruleSet: RuleSet, detectorOptions: DetectorOptions = DetectorOptions()) {
+    public init(
+        ruleSet: RuleSet, detectorOptions: DetectorOptions = DetectorOptions(),
+        forward: ((EventView, Int, Int) -> Void)? = nil
+    ) {
         self.ruleSet = ruleSet
         evaluator = ruleSet.engine.makeEvaluator()
         alertRules = ruleSet.rules.map(Detection.alertRule)
         alertsPerRule = [Int](repeating: 0, count: ruleSet.rules.count)
         let stage = DetectorStage(ruleSet: ruleSet, options: detectorOptions)
-        detectors = stage.isEmpty ? nil : stage
+        detectors = stage.isEmpty || forward != nil ? nil : stage
+        self.forward = stage.isEmpty ? nil : forward
         plain = stage.plainAlerts
         consumed = stage.consumed
     }
@@ -40,14 +47,17 @@ public final class Detection {
     ) rethrows {
         try decoder.forEachView { index, view in
             if let skip, skip(index) { return }
-            let stage = inState?(index) == true ? nil : detectors
+            let held = inState?(index) == true
+            let stage = held ? nil : detectors
             stage?.observe(time: view.event.time, source: view.event.source)
             try evaluator.forEachMatch(in: view) { rule in
                 if plain[rule.index] {
                     alertsPerRule[rule.index] += 1
                     try handle(Alert(rule: alertRules[rule.index], view: view))
                 }
-                if consumed[rule.index] { stage?.ingest(view, rule: rule.index) }
+                if consumed[rule.index] {
+                    if let forward { if !held { forward(view, rule.index, index) } } else { stage?.ingest(view, rule: rule.index) }
+                }
             }
         }
         guard let detectors else { return }
