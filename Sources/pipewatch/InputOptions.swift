@@ -24,9 +24,9 @@ struct InputOptions: ParsableArguments {
     var progress = true
 
     @Option(help: ArgumentHelp(
-        "Threads that parse, normalize and match records (default: the machine's cores); the output is the same for every number.",
+        "Threads that parse, normalize and match records (default: the cores this process may run on, as taskset or a cpuset allows); the output is the same for every number.",
         discussion: "With N > 1, one more thread reads and frames the inputs and up to 2N+1 chunks are in flight, each holding its read buffer (4 MiB, or the largest record, up to --max-record-bytes) and its decoded events (about 7 MiB more for CloudTrail): about 11 MiB per chunk, 22 MiB per thread."))
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    var threads: Int = UsableCores.count
 
     func validate() throws {
         guard (1024...(1 << 30)).contains(maxRecordBytes) else {

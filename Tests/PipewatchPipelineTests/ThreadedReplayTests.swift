@@ -188,6 +188,22 @@ import Testing
         #expect(refused.status != 0 && refused.status != 2 && refused.stderr.contains("--threads must be between 1 and 256"))
     }
 
+    @Test func theDefaultThreadCountIsTheCoresTheProcessMayRunOn() throws {
+        // Under `taskset -c 0` (one allowed CPU, whatever the machine has) the default is one thread, not the
+        // machine's count oversubscribing that CPU.
+        let help = Process()
+        help.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        help.arguments = ["-c", "0", PipewatchProcess.executable.path, "replay", "--help"]
+        let dir = try TemporaryDirectory()
+        _ = FileManager.default.createFile(atPath: dir.path("help"), contents: nil)
+        help.standardOutput = try FileHandle(forWritingTo: dir.url.appendingPathComponent("help"))
+        try help.run()
+        help.waitUntilExit()
+        let text = dir.read("help").split(separator: "\n").joined(separator: " ").split(separator: " ").joined(separator: " ")
+        #expect(help.terminationStatus == 0)
+        #expect(text.contains("allows); the output is the same for every number. (default: 1)"), "\(text)")
+    }
+
     @Test func handedOffChunksAreTheChunksOfOneBuffer() throws {
         let dir = try TemporaryDirectory()
         // Records of many lengths, one far longer than the buffer (it grows) and a cut one at the end.
