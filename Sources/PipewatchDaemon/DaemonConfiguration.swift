@@ -163,8 +163,7 @@ public struct DaemonConfiguration: Sendable {
         do {
             text = try YAMLReader.text(ofFile: path)
         } catch {
-            let reason = error.line == 0 && error.reason.hasPrefix("cannot read") ? "cannot read the configuration file" : error.reason
-            throw DaemonConfigurationError(problems: ["\(path)\(error.line > 0 ? ":\(error.line)" : ""): \(reason)"])
+            throw DaemonConfigurationError(problems: ["\(path)\(error.line > 0 ? ":\(error.line)" : ""): \(error.reason)"])
         }
         var reader = Reader(file: path, directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
         let (documents, syntaxError) = YAMLReader.documents(text)

@@ -247,7 +247,7 @@ import Glibc
         let path = dir.path("absent.yaml")
         #expect(throws: DaemonConfigurationError.self) { try DaemonConfiguration.load(path: path) }
         do { _ = try DaemonConfiguration.load(path: path) } catch let error as DaemonConfigurationError {
-            #expect(error.problems == ["\(path): cannot read the configuration file"])
+            #expect(error.problems == ["\(path): cannot read file"])
         }
     }
 }
