@@ -211,13 +211,11 @@ public final class MLflowWebhookReceiver: Sendable {
 
             // Python's json.dumps separators, like the body around it and the sample files.
             var writer = JSONWriter(capacity: 256)
-            writer.bytes.append(contentsOf: document.childCount(root) == 0 ? #""_delivery": {"#.utf8 : #", "_delivery": {"#.utf8)
+            writer.fragment(Array((document.childCount(root) == 0 ? #""_delivery": {"# : #", "_delivery": {"#).utf8), endsValue: false)
             var first = true
             func member(_ name: String, _ value: String?) {
                 guard let value else { return }
-                writer.bytes.append(contentsOf: (first ? "\"" : ", \"").utf8)
-                writer.bytes.append(contentsOf: name.utf8)
-                writer.bytes.append(contentsOf: "\": ".utf8)
+                writer.fragment(Array(((first ? "\"" : ", \"") + name + "\": ").utf8), endsValue: false)
                 var utf8 = Array(value.utf8)
                 utf8.withUnsafeMutableBufferPointer { writer.appendQuoted(UnsafeBufferPointer($0)) }
                 first = false
@@ -226,12 +224,13 @@ public final class MLflowWebhookReceiver: Sendable {
             member("timestamp", timestamp)
             member("remote_addr", remoteAddress)
             member("registry", registry)
-            writer.bytes.append(UInt8(ascii: "}"))
+            writer.fragment([UInt8(ascii: "}")], endsValue: true)
 
+            let delivery = writer.bytes
             var record = [UInt8]()
-            record.reserveCapacity(close - open + writer.bytes.count + 1)
+            record.reserveCapacity(close - open + delivery.count + 1)
             record.append(contentsOf: bytes[open..<close])
-            record.append(contentsOf: writer.bytes)
+            record.append(contentsOf: delivery)
             record.append(UInt8(ascii: "}"))
             return .success(record)
         }

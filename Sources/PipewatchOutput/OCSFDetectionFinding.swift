@@ -177,7 +177,7 @@ public enum OCSFDetectionFinding {
         /// `,"unmapped":{"time_absent":true}`
         static let unmappedTimeAbsent: [UInt8] = {
             var w = JSONWriter()
-            w.bytes.append(UInt8(ascii: ","))
+            w.fragment([UInt8(ascii: ",")], endsValue: false)
             w.key("unmapped"); w.beginObject(); w.key("time_absent"); w.bool(true); w.endObject()
             return w.bytes
         }()
@@ -185,7 +185,7 @@ public enum OCSFDetectionFinding {
         /// `,"metadata":{"version":"1.1.0","uid":` (the alert's uid follows).
         static let metadataHead: [UInt8] = {
             var w = JSONWriter()
-            w.bytes.append(UInt8(ascii: ","))
+            w.fragment([UInt8(ascii: ",")], endsValue: false)
             w.key("metadata"); w.beginObject(); w.key("version"); w.string(schemaVersion); w.key("uid")
             return w.bytes
         }()
@@ -193,7 +193,7 @@ public enum OCSFDetectionFinding {
         /// `,"profiles":["cloud","datetime"]`
         static let profiles: [UInt8] = {
             var w = JSONWriter()
-            w.bytes.append(UInt8(ascii: ","))
+            w.fragment([UInt8(ascii: ",")], endsValue: false)
             w.key("profiles"); w.beginArray(); w.string("cloud"); w.string("datetime"); w.endArray()
             return w.bytes
         }()
@@ -246,12 +246,12 @@ public enum OCSFDetectionFinding {
             head = w.bytes
 
             w = JSONWriter(capacity: 256)
-            w.bytes.append(UInt8(ascii: ","))
+            w.fragment([UInt8(ascii: ",")], endsValue: false)
             w.key("message"); w.string(rule.title)
             message = w.bytes
 
             w = JSONWriter(capacity: 1024)
-            w.bytes.append(UInt8(ascii: ","))
+            w.fragment([UInt8(ascii: ",")], endsValue: false)
             w.key("title"); w.string(rule.title)
             if let description = rule.description {
                 w.key("desc"); w.string(description)
