@@ -7,11 +7,8 @@ public struct JSONWriter: Sendable {
 
     public init(capacity: Int = 1024) { out = OutputBytes(capacity: capacity) }
 
-    /// The text written so far (a copy: `withBytes` reads it in place).
-    public var bytes: [UInt8] {
-        get { out.array }
-        set { out = OutputBytes(newValue) }
-    }
+    /// The text written so far (a copy: `withBytes` reads it in place; `fragment` appends bytes already encoded).
+    public var bytes: [UInt8] { out.array }
 
     /// The number of bytes written so far.
     public var count: Int { out.count }

@@ -19,11 +19,6 @@ struct OutputBytes: @unchecked Sendable {
 
     init(capacity: Int) { storage = Storage(capacity: max(capacity, 16)) }
 
-    init(_ bytes: [UInt8]) {
-        self.init(capacity: bytes.count)
-        append(contentsOf: bytes)
-    }
-
     /// Room for `additional` more bytes at the end; returns where they go.
     @inline(__always)
     private mutating func reserve(_ additional: Int) -> UnsafeMutablePointer<UInt8> {

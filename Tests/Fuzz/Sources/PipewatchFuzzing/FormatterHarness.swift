@@ -142,13 +142,11 @@ struct RecordTemplate {
     func record(_ values: [[UInt8]], literal: Bool) -> [UInt8] {
         var writer = JSONWriter(capacity: 1024)
         for (index, fragment) in fragments.enumerated() {
-            writer.bytes.append(contentsOf: fragment.utf8)
+            writer.fragment(Array(fragment.utf8), endsValue: false)
             guard index < slots else { break }
             let value = index < values.count && !values[index].isEmpty ? values[index] : Array(defaults[index].utf8)
             if literal {
-                writer.bytes.append(UInt8(ascii: "\""))
-                writer.bytes.append(contentsOf: value)
-                writer.bytes.append(UInt8(ascii: "\""))
+                writer.fragment([UInt8(ascii: "\"")] + value + [UInt8(ascii: "\"")], endsValue: false)
             } else {
                 value.withUnsafeBufferPointer { writer.appendQuoted($0) }
             }
